@@ -1,0 +1,102 @@
+package database_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/websession/websession/internal/database"
+	"github.com/websession/websession/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestMigrateUpStatusDownUp(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, pgtest.URL(t), database.PoolOptions{MaxOpen: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tables := func() string {
+		var names []string
+		if err := db.Select(&names, `select table_name from information_schema.tables
+			where table_schema = 'public' and table_name in ('session', 'users') order by 1`); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(names, ",")
+	}
+	steps := []struct {
+		cmd        string
+		wantOut    []string
+		wantTables string
+	}{
+		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql"}, "session,users"},
+		{"up", []string{"no pending migrations"}, "session,users"},
+		{"status", []string{"00001_sessions.sql", "00002_users.sql"}, "session,users"},
+		{"down", []string{"OK    down 00002_users.sql"}, "session"},
+		{"status", []string{"pending                   00002_users.sql"}, "session"},
+		{"up", []string{"OK    up 00002_users.sql"}, "session,users"},
+	}
+	for _, s := range steps {
+		var out strings.Builder
+		if err := database.Migrate(ctx, db, s.cmd, &out); err != nil {
+			t.Fatalf("%s: %v", s.cmd, err)
+		}
+		for _, w := range s.wantOut {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: output %q lacks %q", s.cmd, out.String(), w)
+			}
+		}
+		if got := tables(); got != s.wantTables {
+			t.Errorf("after %s: tables %q, want %q", s.cmd, got, s.wantTables)
+		}
+	}
+	// The columns other packages rely on.
+	if _, err := db.Exec(`insert into session (key, value, expiry) values ('k', 'a=1', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`insert into users (name, password) values ('alice', '$2y$05$x')`); err != nil {
+		t.Fatal(err)
+	}
+	var created, updated time.Time
+	if err := db.QueryRow(`select created_at, updated_at from users`).Scan(&created, &updated); err != nil || created.IsZero() {
+		t.Fatalf("users defaults: %v %v", created, err)
+	}
+	if err := database.Migrate(ctx, db, "sideways", &strings.Builder{}); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
+
+func TestOpenErrorHidesPassword(t *testing.T) {
+	for _, conn := range []string{
+		"host=127.0.0.1 port=1 user=u password=s3cretpw dbname=x sslmode=disable connect_timeout=2",
+		"postgres://u:s3cretpw@127.0.0.1:1/x?sslmode=disable&connect_timeout=2",
+	} {
+		_, err := database.Open(context.Background(), conn, database.PoolOptions{PingTimeout: 2 * time.Second})
+		if err == nil {
+			t.Fatalf("%s: no error", conn)
+		}
+		if strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("error shows the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), "DBDParams") {
+			t.Errorf("error does not name DBDParams: %v", err)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"host=h password=abc user=u":                "host=h password=xxxxx user=u",
+		"host=h password='a b\\'c' user=u":          "host=h password=xxxxx user=u",
+		"postgres://u:pw@h/db":                      "postgres://u:xxxxx@h/db",
+		"postgres://u@h/db?password=pw&sslmode=off": "postgres://u@h/db?password=xxxxx&sslmode=off",
+		"host=/tmp dbname=x":                        "host=/tmp dbname=x",
+	} {
+		if got := database.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
