@@ -154,7 +154,9 @@ func Decode(s *Session, encoded string) {
 			continue
 		}
 		value, ok := Unescape(rawValue)
-		if !ok {
+		if !ok || strings.IndexByte(key, 0) >= 0 || strings.IndexByte(value, 0) >= 0 {
+			// httpd's C strings cannot hold NUL: such pairs are dropped
+			// whether the NUL came escaped or raw.
 			continue
 		}
 		if key == expiryKey {

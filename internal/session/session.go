@@ -1,6 +1,5 @@
 package session
 
-import "strings"
 
 // Session is the table of one user's session, as seen by one request
 // (httpd's session_rec). Keys are matched case-insensitively (ASCII folding)
@@ -31,7 +30,7 @@ func New() *Session { return &Session{} }
 
 func (s *Session) index(key string) int {
 	for i := range s.entries {
-		if strings.EqualFold(s.entries[i].key, key) {
+		if equalFold(s.entries[i].key, key) {
 			return i
 		}
 	}
@@ -73,7 +72,7 @@ func (s *Session) Delete(key string) {
 func (s *Session) remove(key string) {
 	out := s.entries[:0]
 	for _, e := range s.entries {
-		if !strings.EqualFold(e.key, key) {
+		if !equalFold(e.key, key) {
 			out = append(out, e)
 		}
 	}
@@ -113,3 +112,24 @@ func (s *Session) Dirty() bool { return s.dirty }
 
 // MarkDirty forces the session to be saved, as a SessionHeader merge does.
 func (s *Session) MarkDirty() { s.dirty = true }
+
+// equalFold compares with ASCII case folding only, as APR tables do
+// (strcasecmp); other bytes, including invalid UTF-8, must match exactly.
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

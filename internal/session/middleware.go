@@ -1,0 +1,358 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// MaxEncodedSize bounds the urlencoded session. A larger session is not
+// saved (httpd r1900335 guards its length arithmetic for the same reason).
+const MaxEncodedSize = 64 << 10
+
+// ErrNoSession is returned by Load when sessions are off for the request
+// (Session Off, or the path is excluded). Callers then behave as if no
+// session existed, as ap_session_load returning NULL.
+var ErrNoSession = errors.New("no session for this request")
+
+// Config is the mod_session configuration of one location.
+type Config struct {
+	// Store keeps the session; required.
+	Store Store
+	// Cipher encrypts the stored form (SessionCryptoPassphrase); nil keeps
+	// it plain.
+	Cipher Cipher
+	// MaxAge is SessionMaxAge in seconds; 0 means no expiry.
+	MaxAge int64
+	// ExpiryUpdateInterval is SessionExpiryUpdateInterval in seconds.
+	ExpiryUpdateInterval int64
+	// Env is SessionEnv: the plain session is exported before the handler
+	// runs (EnvValue, and HTTP_SESSION for CGI programs).
+	Env bool
+	// Header is SessionHeader: a response header merged into the session
+	// and removed before the response is sent.
+	Header string
+	// Include and Exclude are SessionInclude and SessionExclude path
+	// prefixes, matched on cleaned paths at segment boundaries.
+	Include, Exclude []string
+	// Logger receives one line per problem (undecodable cookie, failed
+	// save); nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Middleware returns the mod_session middleware for one location. It never
+// writes a response of its own except 503 when the store is unavailable
+// while saving.
+func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("Session On: no session store configured (add SessionCookieName or SessionDBDCookieName)")
+	}
+	if cfg.MaxAge < 0 {
+		return nil, fmt.Errorf("SessionMaxAge: %d is negative", cfg.MaxAge)
+	}
+	if cfg.ExpiryUpdateInterval < 0 {
+		return nil, fmt.Errorf("SessionExpiryUpdateInterval: %d is negative", cfg.ExpiryUpdateInterval)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	spoofed := []string{cgiName("Session")}
+	if cfg.Header != "" {
+		spoofed = append(spoofed, cgiName(cfg.Header))
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			stripSpoofed(r.Header, spoofed)
+			if !included(r.URL.Path, cfg.Include, cfg.Exclude) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			st := &state{cfg: &cfg, r: r}
+			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+			st.r = r
+			if cfg.Env {
+				if s, err := st.load(); err == nil {
+					st.env, st.hasEnv = Encode(s), true
+				} else if errors.Is(err, ErrUnavailable) {
+					unavailable(w)
+					return
+				}
+			}
+			sw := &saveWriter{ResponseWriter: w, st: st}
+			next.ServeHTTP(sw, r)
+			if !sw.started {
+				sw.WriteHeader(http.StatusOK)
+			}
+		})
+	}, nil
+}
+
+type stateKey struct{}
+
+// state is the session of one request, shared by everything that handles
+// it (httpd caches it in the request notes).
+type state struct {
+	cfg          *Config
+	r            *http.Request
+	sess         *Session
+	loadErr      error
+	loaded       bool
+	loadedExpiry int64
+	env          string
+	hasEnv       bool
+}
+
+// Load returns the request's session, loading it on first use:
+// ap_session_load. It returns ErrNoSession when sessions are off for the
+// request, and an error wrapping ErrUnavailable when the store cannot be
+// reached; an absent, expired or undecodable session is an empty one.
+func Load(r *http.Request) (*Session, error) {
+	st, ok := r.Context().Value(stateKey{}).(*state)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	return st.load()
+}
+
+// EnvValue returns the plain session exported by SessionEnv before the
+// handler ran (HTTP_SESSION), and whether it was exported.
+func EnvValue(r *http.Request) (string, bool) {
+	st, ok := r.Context().Value(stateKey{}).(*state)
+	if !ok {
+		return "", false
+	}
+	return st.env, st.hasEnv
+}
+
+func (st *state) load() (*Session, error) {
+	if st.loaded {
+		return st.sess, st.loadErr
+	}
+	st.loaded = true
+	s := New()
+	st.sess = s
+	encoded, id, found, err := st.cfg.Store.Load(st.r)
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		st.cfg.Logger.Error("session store unavailable", "path", st.r.URL.Path, "err", err)
+		st.sess, st.loadErr = nil, err
+		return nil, err
+	case err != nil:
+		st.cfg.Logger.Warn("session ignored", "path", st.r.URL.Path, "err", err)
+	case found:
+		s.ID = id
+		if !st.decode(s, encoded) {
+			s.reset()
+		}
+	}
+	now := st.cfg.Now().UnixMicro()
+	if s.Expiry != 0 && s.Expiry < now {
+		s.reset()
+	}
+	if st.cfg.MaxAge > 0 {
+		if s.Expiry == 0 {
+			s.Expiry = now + st.cfg.MaxAge*1e6
+		}
+		s.MaxAge = st.cfg.MaxAge
+	}
+	st.loadedExpiry = s.Expiry
+	return s, nil
+}
+
+// decode turns the stored form into the table; anything that does not
+// decrypt leaves the session empty, exactly as if there were no cookie.
+func (st *state) decode(s *Session, encoded string) bool {
+	if st.cfg.Cipher != nil && encoded != "" {
+		plain, err := st.cfg.Cipher.Decrypt(encoded)
+		if err != nil {
+			st.cfg.Logger.Info("session did not decrypt; treated as absent", "path", st.r.URL.Path)
+			return false
+		}
+		encoded = plain
+	}
+	Decode(s, encoded)
+	return true
+}
+
+// save runs just before the response headers are sent: the SessionHeader
+// merge, then ap_session_save. It reports false when the store is down and
+// the response must become a 503.
+func (st *state) save(h http.Header, status int) bool {
+	cfg := st.cfg
+	merge, hasMerge := "", false
+	if cfg.Header != "" {
+		if v := h.Values(cfg.Header); len(v) > 0 {
+			merge, hasMerge = v[0], true
+			h.Del(cfg.Header)
+		}
+	}
+	if status >= 200 && status < 300 {
+		h.Add("Cache-Control", "no-cache, private")
+	}
+	if !st.loaded && !hasMerge && cfg.MaxAge == 0 {
+		return true // untouched and nothing forces a write: skip the load
+	}
+	s, err := st.load()
+	if err != nil {
+		return !errors.Is(err, ErrUnavailable)
+	}
+	if hasMerge {
+		s.MarkDirty()
+		Decode(s, merge)
+	}
+	now := cfg.Now().UnixMicro()
+	if s.Expiry != 0 && s.Expiry < now {
+		cfg.Logger.Warn("session expired before it was saved; not saved", "path", st.r.URL.Path)
+		return true
+	}
+	if cfg.MaxAge > 0 {
+		s.Expiry = now + cfg.MaxAge*1e6
+		s.MaxAge = cfg.MaxAge
+	}
+	if !s.dirty {
+		if cfg.MaxAge == 0 {
+			return true
+		}
+		if cfg.ExpiryUpdateInterval > 0 && s.Expiry-st.loadedExpiry < cfg.ExpiryUpdateInterval*1e6 {
+			return true
+		}
+	}
+	encoded := Encode(s)
+	if len(encoded) > MaxEncodedSize {
+		cfg.Logger.Error("session too large; not saved", "path", st.r.URL.Path, "bytes", len(encoded), "limit", MaxEncodedSize)
+		return true
+	}
+	if cfg.Cipher != nil && encoded != "" {
+		if encoded, err = cfg.Cipher.Encrypt(encoded); err != nil {
+			cfg.Logger.Error("session not encrypted; not saved", "path", st.r.URL.Path, "err", err)
+			return true
+		}
+	}
+	if err := cfg.Store.Save(st.r, h, s, encoded); err != nil {
+		cfg.Logger.Error("session not saved", "path", st.r.URL.Path, "err", err)
+		return !errors.Is(err, ErrUnavailable)
+	}
+	s.dirty = false
+	return true
+}
+
+// saveWriter saves the session when the handler starts its response.
+type saveWriter struct {
+	http.ResponseWriter
+	st      *state
+	started bool
+	failed  bool
+}
+
+func (w *saveWriter) WriteHeader(status int) {
+	if w.started {
+		return
+	}
+	w.started = true
+	if !w.st.save(w.Header(), status) {
+		w.failed = true
+		unavailable(w.ResponseWriter)
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *saveWriter) Write(p []byte) (int, error) {
+	if !w.started {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush lets streaming handlers work; the session is saved first.
+func (w *saveWriter) Flush() {
+	if !w.started {
+		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok && !w.failed {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController access to the underlying writer.
+func (w *saveWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func unavailable(w http.ResponseWriter) {
+	h := w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Retry-After", "5")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprint(w, "<!doctype html><title>Service unavailable</title><h1>Service unavailable</h1><p>Sessions cannot be read right now. Please try again in a moment.</p>\n")
+}
+
+// cgiName maps a header name to the CGI variable a CGI gateway would make
+// of it, so that every spelling that collides is recognised.
+func cgiName(header string) string {
+	return "HTTP_" + strings.ToUpper(strings.ReplaceAll(header, "-", "_"))
+}
+
+// stripSpoofed removes request headers that would reach a handler or CGI
+// program as HTTP_SESSION or as the SessionHeader (CVE-2018-1283 class).
+func stripSpoofed(h http.Header, names []string) {
+	for k := range h {
+		c := cgiName(k)
+		for _, n := range names {
+			if c == n {
+				delete(h, k)
+			}
+		}
+	}
+}
+
+// included reports whether the session applies to urlPath: SessionInclude
+// and SessionExclude prefixes at segment boundaries on the cleaned path;
+// exclude wins.
+func included(urlPath string, include, exclude []string) bool {
+	if len(include) == 0 && len(exclude) == 0 {
+		return true
+	}
+	p := path.Clean("/" + urlPath)
+	if strings.HasSuffix(urlPath, "/") && p != "/" {
+		p += "/"
+	}
+	for _, x := range exclude {
+		if hasPathPrefix(p, x) {
+			return false
+		}
+	}
+	if len(include) == 0 {
+		return true
+	}
+	for _, in := range include {
+		if hasPathPrefix(p, in) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPathPrefix matches prefix at a path segment boundary: "/app" matches
+// "/app" and "/app/x" but not "/apple"; "/app/" matches "/app/x".
+func hasPathPrefix(p, prefix string) bool {
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	return len(p) == len(prefix) || strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/'
+}
