@@ -1,6 +1,5 @@
 package session
 
-
 // Session is the table of one user's session, as seen by one request
 // (httpd's session_rec). Keys are matched case-insensitively (ASCII folding)
 // and keep the spelling they were first inserted with, as APR tables do.
