@@ -88,7 +88,7 @@ func TestSpecVectors(t *testing.T) {
 		iv[i] = byte(0x10 + i)
 	}
 	tests := []struct {
-		name, pass, plain        string
+		name, pass, plain       string
 		md5, key, mac, ct, wire string
 	}{
 		{
