@@ -1,0 +1,177 @@
+package users
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// DBStore keeps users in the PostgreSQL table "users" (migrations/
+// 00002_users.sql: name, password (bcrypt), created_at, updated_at), the
+// AuthFormProvider dbd of mod_authn_dbd. Check runs Options.Query
+// (AuthDBDUserPWQuery) once per call; bcrypt is skipped through the
+// verified-credential cache.
+type DBStore struct {
+	db    *sqlx.DB
+	query string
+	opts  Options
+	v     *verifier
+}
+
+// NewDB returns a store over db. Options.Query may be written as Apache
+// writes it, with "%s" for the user name.
+func NewDB(db *sqlx.DB, opts Options) (*DBStore, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	q, err := PWQuery(opts.Query)
+	if err != nil {
+		return nil, err
+	}
+	return &DBStore{db: db, query: q, opts: opts, v: newVerifier(opts)}, nil
+}
+
+// PWQuery converts an AuthDBDUserPWQuery to PostgreSQL's placeholder: the
+// one "%s" of apr_dbd becomes "$1". A query already using "$1" is kept.
+// Empty gives the default, SELECT password FROM users WHERE name = $1.
+func PWQuery(q string) (string, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return defaultDBPWQuery, nil
+	}
+	switch n := strings.Count(q, "%s"); {
+	case n == 1 && !strings.Contains(q, "$1"):
+		return strings.Replace(q, "%s", "$1", 1), nil
+	case n == 0 && strings.Contains(q, "$1") && !strings.Contains(q, "$2"):
+		return q, nil
+	}
+	return "", fmt.Errorf("users: AuthDBDUserPWQuery %q: want exactly one parameter, %%s (or $1), for the user name", q)
+}
+
+// lookup returns the stored hash for name.
+func (s *DBStore) lookup(ctx context.Context, name string) (hash string, found bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	rows, err := s.db.QueryContext(ctx, s.query, name)
+	if err != nil {
+		return "", false, fmt.Errorf("users: password query: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return "", false, fmt.Errorf("users: password query: %w", err)
+		}
+		return "", false, nil
+	}
+	// Like mod_authn_dbd, the first column is the hash; any others
+	// (Apache exports them as AUTHENTICATE_* variables) are ignored.
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", false, err
+	}
+	var h sql.NullString
+	dest := make([]any, len(cols))
+	dest[0] = &h
+	for i := 1; i < len(dest); i++ {
+		dest[i] = new(sql.RawBytes)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return "", false, fmt.Errorf("users: password query: %w", err)
+	}
+	if !h.Valid {
+		return "", false, nil
+	}
+	return h.String, true, rows.Close()
+}
+
+// Check verifies name's password against the table (see Store).
+func (s *DBStore) Check(ctx context.Context, name, password string) (Result, error) {
+	stored, found, err := s.lookup(ctx, name)
+	if err != nil {
+		return Denied, err
+	}
+	return s.v.check(name, password, stored, found), nil
+}
+
+// Exists reports whether the table has a row for name.
+func (s *DBStore) Exists(ctx context.Context, name string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	var ok bool
+	if err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM users WHERE name = $1)`, name); err != nil {
+		return false, fmt.Errorf("users: %w", err)
+	}
+	return ok, nil
+}
+
+// Add inserts a user; ErrExists when the name is taken.
+func (s *DBStore) Add(ctx context.Context, name, password string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	hash, err := newHash(password, s.opts.Cost)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	_, err = s.db.ExecContext(ctx, `INSERT INTO users (name, password) VALUES ($1, $2)`, name, hash)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" { // unique_violation
+		return ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("users: add: %w", err)
+	}
+	return nil
+}
+
+// SetPassword replaces name's hash; ErrNotFound when there is no row.
+func (s *DBStore) SetPassword(ctx context.Context, name, password string) error {
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	hash, err := newHash(password, s.opts.Cost)
+	if err != nil {
+		return err
+	}
+	defer s.v.forget(name)
+	return s.execOne(ctx, `UPDATE users SET password = $2, updated_at = now() WHERE name = $1`, name, hash)
+}
+
+// Delete removes name's row; ErrNotFound when there is none.
+func (s *DBStore) Delete(ctx context.Context, name string) error {
+	defer s.v.forget(name)
+	return s.execOne(ctx, `DELETE FROM users WHERE name = $1`, name)
+}
+
+func (s *DBStore) execOne(ctx context.Context, q string, args ...any) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+var (
+	_ Store = (*FileStore)(nil)
+	_ Store = (*DBStore)(nil)
+)

@@ -1,0 +1,397 @@
+package users
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// FileStore is an htpasswd file (AuthUserFile) used as a user store, read
+// and written compatibly with Apache's htpasswd and mod_authn_file.
+//
+// Reads come from an in-memory copy of the file, refreshed when a stat(2)
+// shows the file changed (see Options.StatInterval). Writes lock
+// "<file>.lock" with flock(2), re-read the file, and replace it atomically.
+type FileStore struct {
+	path     string
+	lockPath string
+	opts     Options
+	v        *verifier
+
+	snap     atomic.Pointer[fileSnap]
+	lastStat atomic.Int64 // monotonic ns of the last stat, with StatInterval
+	reloadMu sync.Mutex
+	writeMu  sync.Mutex
+	start    time.Time
+}
+
+// fileSnap is one reading of the file. Never modified once stored.
+type fileSnap struct {
+	users map[string]string
+	raw   []byte
+	id    fileID
+	// racy: the file changed so recently that a further change within the
+	// file system's timestamp granularity, keeping the size, would leave
+	// id unchanged (git's "racily clean" problem). While racy, the content
+	// is compared instead.
+	racy bool
+}
+
+// fileID is what a stat says about a version of the file.
+type fileID struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64 // ns
+}
+
+// racyWindow is how recent a modification must be to be distrusted. Linux
+// file timestamps come from a coarse clock (one tick, 1-10 ms).
+const racyWindow = 100 * time.Millisecond
+
+// OpenFile opens the htpasswd file at path, creating it (mode 0600, and
+// its folder with mode 0700) when missing, and reads it. A symbolic link is
+// followed once, so rewrites replace the target, not the link.
+func OpenFile(path string, opts Options) (*FileStore, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	} else if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			err = f.Close()
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+	} else {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	s := &FileStore{
+		path:     path,
+		lockPath: path + ".lock",
+		opts:     opts,
+		v:        newVerifier(opts),
+		start:    time.Now(),
+	}
+	if _, err := s.reload(nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path is the file's path (symbolic links resolved).
+func (s *FileStore) Path() string { return s.path }
+
+// Check verifies name's password against the file (see Store).
+func (s *FileStore) Check(ctx context.Context, name, password string) (Result, error) {
+	snap, err := s.current()
+	if err != nil {
+		return Denied, err
+	}
+	stored, found := snap.users[name]
+	return s.v.check(name, password, stored, found), nil
+}
+
+// Exists reports whether the file has a line for name.
+func (s *FileStore) Exists(ctx context.Context, name string) (bool, error) {
+	snap, err := s.current()
+	if err != nil {
+		return false, err
+	}
+	_, ok := snap.users[name]
+	return ok, nil
+}
+
+// Names lists the users in file order.
+func (s *FileStore) Names(ctx context.Context) ([]string, error) {
+	snap, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	f := splitFile(snap.raw)
+	var names []string
+	seen := make(map[string]bool)
+	for _, l := range f.lines {
+		if n, _, k := parseLine(l); k == lineUser && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// Add appends a user with a bcrypt hash of password.
+func (s *FileStore) Add(ctx context.Context, name, password string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	if ok, err := s.Exists(ctx, name); err != nil {
+		return err
+	} else if ok {
+		return ErrExists // early, before spending a bcrypt
+	}
+	hash, err := newHash(password, s.opts.Cost)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(f *htFile) error {
+		if f.index(name) >= 0 {
+			return ErrExists
+		}
+		f.lines = append(f.lines, formatLine(name, hash))
+		return nil
+	})
+}
+
+// SetPassword replaces name's hash with a bcrypt hash of password, in
+// place (the first line for name, the one Apache reads).
+func (s *FileStore) SetPassword(ctx context.Context, name, password string) error {
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	if ok, err := s.Exists(ctx, name); err != nil {
+		return err
+	} else if !ok {
+		return ErrNotFound
+	}
+	hash, err := newHash(password, s.opts.Cost)
+	if err != nil {
+		return err
+	}
+	defer s.v.forget(name)
+	return s.update(ctx, func(f *htFile) error {
+		i := f.index(name)
+		if i < 0 {
+			return ErrNotFound
+		}
+		f.lines[i] = formatLine(name, hash)
+		return nil
+	})
+}
+
+// Delete removes every line for name.
+func (s *FileStore) Delete(ctx context.Context, name string) error {
+	defer s.v.forget(name)
+	return s.update(ctx, func(f *htFile) error {
+		if !f.remove(name) {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// current returns the in-memory file, re-reading it when a stat shows it
+// changed. This is the per-Check staleness check: one stat(2), no
+// allocation, when nothing changed.
+func (s *FileStore) current() (*fileSnap, error) {
+	snap := s.snap.Load()
+	if iv := s.opts.StatInterval; iv > 0 {
+		now := int64(time.Since(s.start))
+		if last := s.lastStat.Load(); now-last < int64(iv) {
+			return snap, nil
+		}
+		s.lastStat.Store(now)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.path, &st); err != nil {
+		return nil, fmt.Errorf("users: stat %s: %w", s.path, err)
+	}
+	if !snap.racy && idOf(&st) == snap.id {
+		return snap, nil
+	}
+	return s.reload(snap)
+}
+
+func idOf(st *syscall.Stat_t) fileID {
+	return fileID{
+		dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
+		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(),
+	}
+}
+
+// reload reads the file into a new snapshot, unless another goroutine did
+// so since old was current.
+func (s *FileStore) reload(old *fileSnap) (*fileSnap, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if cur := s.snap.Load(); cur != old {
+		return cur, nil
+	}
+	raw, id, err := s.readStable()
+	if err != nil {
+		return nil, err
+	}
+	snap := &fileSnap{raw: raw, id: id, racy: isRacy(id)}
+	if old != nil && bytes.Equal(raw, old.raw) {
+		snap.users = old.users
+	} else {
+		snap.users = splitFile(raw).users(s.path, s.opts.Logger)
+	}
+	s.snap.Store(snap)
+	return snap, nil
+}
+
+// readStable reads the file with a stat before and after, retrying when
+// they differ: a writer that rewrites in place (Apache's htpasswd
+// truncates and copies) must not leave us with half a file.
+func (s *FileStore) readStable() ([]byte, fileID, error) {
+	var lastErr error
+	for range 5 {
+		var before, after syscall.Stat_t
+		if err := syscall.Stat(s.path, &before); err != nil {
+			return nil, fileID{}, fmt.Errorf("users: stat %s: %w", s.path, err)
+		}
+		raw, err := os.ReadFile(s.path)
+		if err != nil {
+			return nil, fileID{}, fmt.Errorf("users: %w", err)
+		}
+		if err := syscall.Stat(s.path, &after); err != nil {
+			return nil, fileID{}, fmt.Errorf("users: stat %s: %w", s.path, err)
+		}
+		if id := idOf(&after); id == idOf(&before) && int64(len(raw)) == id.size {
+			return raw, id, nil
+		}
+		lastErr = fmt.Errorf("users: %s kept changing while being read", s.path)
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil, fileID{}, lastErr
+}
+
+func isRacy(id fileID) bool {
+	newest := max(id.mtime, id.ctime)
+	return time.Now().UnixNano()-newest < int64(racyWindow)
+}
+
+// update applies change to the file under the write lock and replaces the
+// file atomically. change sees the file as it is on disk now, whatever
+// other processes wrote.
+func (s *FileStore) update(ctx context.Context, change func(*htFile) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	unlock, err := lockFile(ctx, s.lockPath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	raw, _, err := s.readStable()
+	if err != nil {
+		return err
+	}
+	f := splitFile(raw)
+	if err := change(f); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	out := f.bytes()
+	if err := writeAtomic(s.path, out); err != nil {
+		return err
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.path, &st); err != nil {
+		return fmt.Errorf("users: stat %s: %w", s.path, err)
+	}
+	id := idOf(&st)
+	s.reloadMu.Lock()
+	s.snap.Store(&fileSnap{raw: out, id: id, racy: isRacy(id), users: f.users(s.path, nil)})
+	s.reloadMu.Unlock()
+	return nil
+}
+
+// lockFile takes an exclusive flock on path (created 0600), polling so that
+// ctx can end the wait.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("users: lock: %w", err)
+	}
+	fd := int(f.Fd())
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("users: lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("users: waiting for %s: %w", path, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	return func() {
+		syscall.Flock(fd, syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// writeAtomic replaces path with data: a temporary file in the same
+// folder, fsync, rename over path, fsync of the folder. The file keeps its
+// permission bits (0600 for a new one). A crash leaves either the old or
+// the new file, plus at worst a stray ".<name>.tmp-*" file.
+func writeAtomic(path string, data []byte) (err error) {
+	perm := fs.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		perm = fi.Mode().Perm()
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	if err = tmp.Chmod(perm); err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	defer d.Close()
+	if err = d.Sync(); err != nil {
+		return fmt.Errorf("users: fsync %s: %w", dir, err)
+	}
+	return nil
+}

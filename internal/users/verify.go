@@ -1,0 +1,191 @@
+package users
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"hash"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// verifier is the part of Check shared by all stores: length and empty
+// checks, the verified-credential cache, the hash comparison, the dummy
+// bcrypt for unknown users and the once-per-user warnings.
+type verifier struct {
+	cost   int
+	log    *slog.Logger
+	cache  *credCache // nil when disabled
+	warned sync.Map   // name "\x00" stored hash -> struct{}
+
+	dummyOnce sync.Once
+	dummy     []byte // a bcrypt hash at cost, for unknown users
+}
+
+func newVerifier(o Options) *verifier {
+	v := &verifier{cost: o.Cost, log: o.Logger}
+	if o.CacheSize > 0 {
+		v.cache = newCredCache(o.CacheSize)
+	}
+	return v
+}
+
+// check decides a password check given the stored hash (found false: no
+// such user).
+func (v *verifier) check(name, password, stored string, found bool) Result {
+	if password == "" || len(password) > MaxPasswordBytes {
+		// Refused without hashing, for known and unknown users alike, so
+		// the time says nothing about the name. Never truncated.
+		if !found {
+			return NotFound
+		}
+		return Denied
+	}
+	if !found {
+		v.dummyCompare(password)
+		return NotFound
+	}
+	var mac [sha256.Size]byte
+	if v.cache != nil {
+		mac = v.cache.mac(name, password)
+		if v.cache.hit(name, &mac, stored) {
+			return Granted
+		}
+	}
+	kind := kindOf(stored)
+	if kind == hashUnsupported {
+		v.warnOnce(name, stored, "unsupported password hash: the user cannot log in until the password is set again", kind)
+		return Denied
+	}
+	if !verifyHash(kind, stored, password) {
+		return Denied
+	}
+	if kind.weak() {
+		v.warnOnce(name, stored, weakHashLogPrefix+": set the password again to store bcrypt", kind)
+	}
+	if v.cache != nil {
+		v.cache.put(name, &mac, stored)
+	}
+	return Granted
+}
+
+func (v *verifier) warnOnce(name, stored, msg string, kind hashKind) {
+	if _, dup := v.warned.LoadOrStore(name+"\x00"+stored, struct{}{}); dup {
+		return
+	}
+	v.log.Warn(msg, "user", name, "scheme", kind.String())
+}
+
+// dummyCompare spends about the time of a real bcrypt check at our cost.
+func (v *verifier) dummyCompare(password string) {
+	v.dummyOnce.Do(func() {
+		h, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), v.cost)
+		if err != nil {
+			panic("users: bcrypt: " + err.Error()) // only for an impossible cost
+		}
+		v.dummy = h
+	})
+	_ = bcrypt.CompareHashAndPassword(v.dummy, []byte(password))
+}
+
+// forget drops a user's cache entry after we changed or deleted them.
+// Correctness does not depend on it (the stored hash changed), it frees
+// the slot early.
+func (v *verifier) forget(name string) {
+	if v.cache != nil {
+		v.cache.remove(name)
+	}
+}
+
+// credCache maps user name -> (HMAC-SHA256 of the password under a random
+// per-process key, stored hash at verification time). Sharded by name so
+// concurrent Checks rarely share a lock; each shard evicts an arbitrary
+// entry when full.
+type credCache struct {
+	seed     maphash.Seed
+	macs     sync.Pool // of hash.Hash (keyed HMAC, reset to its keyed state)
+	perShard int
+	shards   [cacheShards]cacheShard
+}
+
+const cacheShards = 32
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]cacheEntry
+	_  [40]byte // keep shards on separate cache lines
+}
+
+type cacheEntry struct {
+	mac    [sha256.Size]byte
+	stored string
+}
+
+func newCredCache(size int) *credCache {
+	key := make([]byte, 32)
+	rand.Read(key) // never fails (crypto/rand panics rather)
+	c := &credCache{seed: maphash.MakeSeed(), perShard: max(1, (size+cacheShards-1)/cacheShards)}
+	c.macs.New = func() any { return hmac.New(sha256.New, key) }
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]cacheEntry)
+	}
+	return c
+}
+
+func (c *credCache) mac(name, password string) (out [sha256.Size]byte) {
+	h := c.macs.Get().(hash.Hash)
+	h.Reset()
+	// The name is bound in too; a NUL cannot occur in a stored name.
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write([]byte(password))
+	h.Sum(out[:0])
+	c.macs.Put(h)
+	return out
+}
+
+func (c *credCache) shard(name string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, name)%cacheShards]
+}
+
+func (c *credCache) hit(name string, mac *[sha256.Size]byte, stored string) bool {
+	s := c.shard(name)
+	s.mu.RLock()
+	e, ok := s.m[name]
+	s.mu.RUnlock()
+	return ok && e.stored == stored && hmac.Equal(e.mac[:], mac[:])
+}
+
+func (c *credCache) put(name string, mac *[sha256.Size]byte, stored string) {
+	s := c.shard(name)
+	s.mu.Lock()
+	if _, ok := s.m[name]; !ok && len(s.m) >= c.perShard {
+		for k := range s.m { // map order is random: a random victim
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[name] = cacheEntry{mac: *mac, stored: stored}
+	s.mu.Unlock()
+}
+
+func (c *credCache) remove(name string) {
+	s := c.shard(name)
+	s.mu.Lock()
+	delete(s.m, name)
+	s.mu.Unlock()
+}
+
+func (c *credCache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
