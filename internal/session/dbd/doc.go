@@ -1,0 +1,26 @@
+// Package dbd implements mod_session_dbd: the session kept in a PostgreSQL
+// row (table session: key, value, expiry in µs), found through an id cookie
+// (SessionDBDCookieName, SessionDBDCookieName2, SessionDBDCookieRemove) or
+// keyed by the authenticated user (SessionDBDPerUser). The statements are
+// the manual's selectsession, insertsession, updatesession and
+// deletesession, or replacements written for DBDPrepareSQL.
+//
+// Departures from httpd 2.4.x, each tested:
+//   - ids are 128 random bits from crypto/rand written as a v4 UUID (httpd
+//     may use a time-based generator);
+//   - only a cookie value that parses as a UUID is looked up, so an id
+//     cookie can never name a per-user row ("alice") sharing the table;
+//   - a session saved unchanged (SessionMaxAge refresh) whose row has gone
+//     gets a fresh id instead of re-creating the old one;
+//   - two requests changing the same session at once both succeed: the
+//     first renames the row, the second inserts its data under its own new
+//     id (httpd behaves the same; we also retry once on a key collision);
+//   - an emptied session has its row deleted and the client gets a removal
+//     cookie (httpd sends a fresh id pointing to no row);
+//   - exactly one Set-Cookie per cookie name (httpd sends two);
+//   - database failures are reported as session.ErrUnavailable, so the
+//     request is answered 503 instead of starting a blank session that
+//     would overwrite the stored one;
+//   - expired rows are deleted by Cleanup / RunCleanup (httpd never runs
+//     its cleanup statement).
+package dbd

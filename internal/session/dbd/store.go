@@ -1,0 +1,432 @@
+package dbd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/websession/websession/internal/session"
+	"github.com/websession/websession/internal/session/cookie"
+)
+
+// The manual's statements (mod_session_dbd), with PostgreSQL placeholders.
+// Parameters, in order: select(key, now), update(value, expiry, newkey,
+// oldkey), insert(value, expiry, key), delete(key), cleanup(now); times in
+// µs since the Unix epoch.
+const (
+	DefaultSelect  = "select value from session where key = $1 and (expiry = 0 or expiry > $2)"
+	DefaultUpdate  = "update session set value = $1, expiry = $2, key = $3 where key = $4"
+	DefaultInsert  = "insert into session (value, expiry, key) values ($1, $2, $3)"
+	DefaultDelete  = "delete from session where key = $1"
+	DefaultCleanup = "delete from session where expiry != 0 and expiry < $1"
+)
+
+// DefaultQueryTimeout bounds each statement when Options.QueryTimeout is 0.
+const DefaultQueryTimeout = 5 * time.Second
+
+// Statements are the SQL texts a Store runs (SessionDBDSelectLabel and the
+// other labels name DBDPrepareSQL statements; the caller passes their text).
+// Each may use apr_dbd placeholders (%s, %lld, ...) or $1..$n; the
+// parameter order is fixed, as in httpd (see DefaultSelect and friends). An
+// empty field takes the default.
+type Statements struct {
+	Select, Update, Insert, Delete, Cleanup string
+}
+
+// Options configure a Store: the mod_session_dbd directives of a location.
+type Options struct {
+	// DB is the pool (DBDriver pgsql, DBDParams).
+	DB *sqlx.DB
+
+	// CookieName and CookieAttrs come from SessionDBDCookieName,
+	// CookieName2 and CookieAttrs2 from SessionDBDCookieName2 (written with
+	// Set-Cookie2 and preferred when reading). Empty attributes mean httpd's
+	// default HttpOnly;Secure;Version=1.
+	CookieName, CookieAttrs   string
+	CookieName2, CookieAttrs2 string
+	// CookieRemove is SessionDBDCookieRemove (On by default in the
+	// configuration): the id cookie is taken out of the request headers.
+	CookieRemove bool
+
+	// PerUser is SessionDBDPerUser: the row is keyed by User(r). It is used
+	// only when no cookie name is configured.
+	PerUser bool
+	User    func(r *http.Request) string
+
+	// Statements default to the manual's.
+	Statements Statements
+	// QueryTimeout bounds each statement (DefaultQueryTimeout when 0).
+	QueryTimeout time.Duration
+
+	// MaxAge is the cookie Max-Age in seconds when the session carries none
+	// (Session.MaxAge, copied from SessionMaxAge, takes precedence).
+	MaxAge int64
+	// OmitMaxAge leaves out the Max-Age attribute (as SessionCookieMaxAge
+	// Off does for the cookie store).
+	OmitMaxAge bool
+
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Store keeps sessions in the session table.
+type Store struct {
+	opts                      Options
+	sel, upd, ins, del, clean *stmt
+	cookieName                string // the cookie read: name2 if set
+	perUser                   bool
+}
+
+// New checks the options and converts the statements; it does not touch
+// the database (statements are prepared on first use; call Prepare to
+// check them at start-up).
+func New(opts Options) (*Store, error) {
+	if opts.DB == nil {
+		return nil, errors.New("dbd: no database (DBDriver/DBDParams)")
+	}
+	st := &Store{opts: opts}
+	switch {
+	case opts.CookieName2 != "":
+		st.cookieName = opts.CookieName2
+	case opts.CookieName != "":
+		st.cookieName = opts.CookieName
+	case opts.PerUser:
+		if opts.User == nil {
+			return nil, errors.New("dbd: SessionDBDPerUser needs a way to get the authenticated user")
+		}
+		st.perUser = true
+	default:
+		return nil, errors.New("dbd: neither SessionDBDCookieName nor SessionDBDPerUser is configured")
+	}
+	if st.opts.Now == nil {
+		st.opts.Now = time.Now
+	}
+	if st.opts.QueryTimeout <= 0 {
+		st.opts.QueryTimeout = DefaultQueryTimeout
+	}
+	for _, s := range []struct {
+		dst      **stmt
+		label    string
+		text     string
+		def      string
+		maxParam int
+	}{
+		{&st.sel, "select", opts.Statements.Select, DefaultSelect, 2},
+		{&st.upd, "update", opts.Statements.Update, DefaultUpdate, 4},
+		{&st.ins, "insert", opts.Statements.Insert, DefaultInsert, 3},
+		{&st.del, "delete", opts.Statements.Delete, DefaultDelete, 1},
+		{&st.clean, "cleanup", opts.Statements.Cleanup, DefaultCleanup, 1},
+	} {
+		text := s.text
+		if text == "" {
+			text = s.def
+		}
+		q, n, err := ConvertPlaceholders(text)
+		if err != nil {
+			return nil, fmt.Errorf("dbd: %s statement: %w", s.label, err)
+		}
+		if n > s.maxParam {
+			return nil, fmt.Errorf("dbd: %s statement %q has %d parameters, at most %d are bound", s.label, text, n, s.maxParam)
+		}
+		*s.dst = &stmt{label: s.label, query: q, nargs: n}
+	}
+	return st, nil
+}
+
+// Prepare prepares every statement now, so a wrong statement or an
+// unreachable database shows at start-up.
+func (st *Store) Prepare(ctx context.Context) error {
+	for _, s := range []*stmt{st.sel, st.upd, st.ins, st.del, st.clean} {
+		if _, err := s.prepared(ctx, st.opts.DB); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the prepared statements (not the pool).
+func (st *Store) Close() error {
+	var errs []error
+	for _, s := range []*stmt{st.sel, st.upd, st.ins, st.del, st.clean} {
+		s.mu.Lock()
+		if s.st != nil {
+			errs = append(errs, s.st.Close())
+			s.st = nil
+		}
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// stmt is one statement, prepared on the pool on first use (database/sql
+// re-prepares it on each connection, including after the server restarts).
+type stmt struct {
+	label, query string
+	nargs        int
+	mu           sync.Mutex
+	st           *sqlx.Stmt
+}
+
+func (s *stmt) prepared(ctx context.Context, db *sqlx.DB) (*sqlx.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st != nil {
+		return s.st, nil
+	}
+	p, err := db.PreparexContext(ctx, s.query)
+	if err != nil {
+		return nil, unavailable("prepare "+s.label, err)
+	}
+	s.st = p
+	return p, nil
+}
+
+// exec runs the statement with the first nargs of args and returns the
+// number of affected rows.
+func (st *Store) exec(ctx context.Context, s *stmt, args ...any) (int64, error) {
+	p, err := s.prepared(ctx, st.opts.DB)
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.ExecContext(ctx, args[:s.nargs]...)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return 0, &dupKeyError{err}
+		}
+		return 0, unavailable(s.label, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, unavailable(s.label, err)
+	}
+	return n, nil
+}
+
+// dupKeyError marks a unique violation, which the save path retries.
+type dupKeyError struct{ err error }
+
+func (e *dupKeyError) Error() string { return e.err.Error() }
+func (e *dupKeyError) Unwrap() error { return e.err }
+
+func isUniqueViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// unavailable wraps a database failure so the middleware answers 503.
+func unavailable(what string, err error) error {
+	return fmt.Errorf("%w: %s: %w", session.ErrUnavailable, what, err)
+}
+
+func (st *Store) nowMicros() int64 { return st.opts.Now().UnixMicro() }
+
+// Load finds the session row: by the id cookie (a value that is not a UUID,
+// an unknown id and an expired row all mean no session, so a client can
+// never choose its id), or by the authenticated user with PerUser. The id
+// cookie is removed from r when CookieRemove is set. A cookie sent twice
+// with different values is an error and no session.
+func (st *Store) Load(r *http.Request) (encoded, id string, found bool, err error) {
+	var key string
+	if st.perUser {
+		key = st.opts.User(r)
+		if key == "" {
+			return "", "", false, nil
+		}
+	} else {
+		v, ok, conflict := cookie.Read(r.Header, st.cookieName, st.opts.CookieRemove)
+		if conflict {
+			return "", "", false, fmt.Errorf("dbd: cookie %q sent more than once with different values", st.cookieName)
+		}
+		if !ok || !isUUID(v) {
+			return "", "", false, nil
+		}
+		key = v
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), st.opts.QueryTimeout)
+	defer cancel()
+	p, err := st.sel.prepared(ctx, st.opts.DB)
+	if err != nil {
+		return "", "", false, err
+	}
+	args := []any{key, st.nowMicros()}
+	rows, err := p.QueryContext(ctx, args[:st.sel.nargs]...)
+	if err != nil {
+		return "", "", false, unavailable("select", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return "", "", false, unavailable("select", err)
+		}
+		return "", "", false, nil
+	}
+	var value *string // a NULL value reads as an empty session
+	if err := rows.Scan(&value); err != nil {
+		return "", "", false, unavailable("select", err)
+	}
+	if value != nil {
+		encoded = *value
+	}
+	return encoded, key, true, nil
+}
+
+// Save writes the session row and the id cookie. A changed session, or one
+// without an id, gets a new id: the row is renamed from the old id (the
+// CVE-2013-2249 fix), or inserted when there is none. An unchanged session
+// (saved for a SessionMaxAge refresh) keeps its id. An empty session has
+// its row deleted and the client receives a removal cookie. With PerUser
+// the row is the user's, there is no cookie and an empty session is stored
+// as "".
+func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encoded string) error {
+	ctx, cancel := context.WithTimeout(r.Context(), st.opts.QueryTimeout)
+	defer cancel()
+	if st.perUser {
+		return st.savePerUser(ctx, r, s, encoded)
+	}
+	oldKey := s.ID
+	if encoded == "" {
+		if oldKey != "" {
+			if _, err := st.exec(ctx, st.del, oldKey); err != nil {
+				return err
+			}
+		}
+		s.ID = ""
+		st.setCookies(h, "", 0)
+		return nil
+	}
+	newKey := oldKey
+	if s.Dirty() || oldKey == "" {
+		newKey = newID()
+	}
+	key, err := st.write(ctx, encoded, s.Expiry, newKey, oldKey)
+	if err != nil {
+		var dup *dupKeyError
+		if !errors.As(err, &dup) {
+			return err
+		}
+		// Someone holds newKey (a collision of random ids, or the row of an
+		// unchanged session re-created meanwhile): once more with a fresh id.
+		if key, err = st.write(ctx, encoded, s.Expiry, newID(), oldKey); err != nil {
+			var dup *dupKeyError
+			if errors.As(err, &dup) {
+				return unavailable("insert", err)
+			}
+			return err
+		}
+	}
+	s.ID = key
+	maxAge := s.MaxAge
+	if maxAge == 0 {
+		maxAge = st.opts.MaxAge
+	}
+	st.setCookies(h, key, maxAge)
+	return nil
+}
+
+// write renames the row oldKey to newKey with the new value, or inserts it
+// when there is no such row, and returns the key the row has now.
+func (st *Store) write(ctx context.Context, encoded string, expiry int64, newKey, oldKey string) (string, error) {
+	if oldKey != "" {
+		n, err := st.exec(ctx, st.upd, encoded, expiry, newKey, oldKey)
+		if err != nil || n > 0 {
+			return newKey, err
+		}
+		// The row is gone: renamed by a concurrent request that changed the
+		// same session, deleted, or expired and cleaned. Never re-create the
+		// old id.
+		if newKey == oldKey {
+			newKey = newID()
+		}
+	}
+	n, err := st.exec(ctx, st.ins, encoded, expiry, newKey)
+	if err == nil && n < 1 {
+		err = unavailable("insert", errors.New("no row inserted"))
+	}
+	return newKey, err
+}
+
+func (st *Store) savePerUser(ctx context.Context, r *http.Request, s *session.Session, encoded string) error {
+	user := st.opts.User(r)
+	if user == "" {
+		return errors.New("dbd: SessionDBDPerUser: no authenticated user, session not saved")
+	}
+	for attempt := 0; ; attempt++ {
+		n, err := st.exec(ctx, st.upd, encoded, s.Expiry, user, user)
+		if err == nil && n == 0 {
+			n, err = st.exec(ctx, st.ins, encoded, s.Expiry, user)
+			var dup *dupKeyError
+			if errors.As(err, &dup) {
+				if attempt == 0 {
+					continue // a concurrent request inserted the row: update it
+				}
+				err = unavailable("insert", err)
+			}
+			if err == nil && n < 1 {
+				err = unavailable("insert", errors.New("no row inserted"))
+			}
+		}
+		if err != nil {
+			return err
+		}
+		s.ID = user
+		return nil
+	}
+}
+
+// setCookies writes the id cookie(s); key "" writes removal cookies.
+func (st *Store) setCookies(h http.Header, key string, maxAge int64) {
+	if st.opts.OmitMaxAge {
+		maxAge = 0
+	}
+	line := func(name, attrs string) string {
+		if key == "" {
+			return cookie.RemovalLine(name, attrs)
+		}
+		return cookie.Line(name, key, attrs, maxAge)
+	}
+	if st.opts.CookieName != "" {
+		cookie.Set(h, "Set-Cookie", st.opts.CookieName, line(st.opts.CookieName, st.opts.CookieAttrs))
+	}
+	if st.opts.CookieName2 != "" {
+		cookie.Set(h, "Set-Cookie2", st.opts.CookieName2, line(st.opts.CookieName2, st.opts.CookieAttrs2))
+	}
+}
+
+// Cleanup deletes the rows that expired before now (the manual's
+// cleansession statement, which httpd never runs) and returns how many.
+func (st *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
+	return st.exec(ctx, st.clean, now.UnixMicro())
+}
+
+// RunCleanup runs Cleanup now and then every interval until ctx is done.
+// Start it with go; failures are logged and retried at the next tick.
+func (st *Store) RunCleanup(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, st.opts.QueryTimeout)
+		n, err := st.Cleanup(cctx, st.opts.Now())
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("session cleanup failed", "err", err)
+		case n > 0:
+			logger.Info("expired sessions removed", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
