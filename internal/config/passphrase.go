@@ -1,0 +1,100 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// execTimeout bounds a passphrase program run by the default Options.Exec.
+const execTimeout = 10 * time.Second
+
+// runProgram is the default Options.Exec: it runs argv and returns its
+// standard output; standard error is included in the error on failure.
+func runProgram(argv []string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("no answer within %v", execTimeout)
+		}
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return nil, fmt.Errorf("%w: %s", err, msg)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// passphrase returns the passphrase a word stands for: the word itself, or,
+// for "exec:program args" (longer than 5 characters, as httpd), the first
+// line of the program's standard output.
+func (p *parser) passphrase(word string) (string, error) {
+	if len(word) <= len("exec:") || !strings.HasPrefix(word, "exec:") {
+		return word, nil
+	}
+	argv, err := splitWords(word[len("exec:"):])
+	if err != nil || len(argv) == 0 {
+		return "", p.fail("%q does not name a program; write \"exec:program args\"", word)
+	}
+	argv[0] = p.path(argv[0])
+	out, err := p.opts.Exec(argv)
+	if err != nil {
+		return "", p.fail("running %q failed: %v", argv[0], err)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", p.fail("%q printed no passphrase on its first line", argv[0])
+	}
+	return line, nil
+}
+
+// passphraseFile reads a SessionCryptoPassphraseFile as httpd does: every
+// quote-aware word of every line is a passphrase, until a word starting
+// with '#'; blank lines are skipped; "exec:" words are run.
+func (p *parser) passphraseFile(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, p.fail("cannot read %q: %v", path, unwrapPath(err))
+	}
+	var list []string
+	for i, line := range strings.Split(string(data), "\n") {
+		words, err := splitWords(line)
+		if err != nil {
+			return nil, p.fail("%s:%d: %v", filepath.Base(path), i+1, err)
+		}
+		for _, w := range words {
+			if strings.HasPrefix(w, "#") {
+				break
+			}
+			pw, err := p.passphrase(w)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, pw)
+		}
+	}
+	if len(list) == 0 {
+		return nil, p.fail("%q holds no passphrase", path)
+	}
+	return list, nil
+}
+
+// unwrapPath drops the path from an *os.PathError, which the message
+// already names.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
