@@ -159,12 +159,7 @@ func (c *Codec) Encrypt(plain string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var iv [aes.BlockSize]byte
-	ivLen := k.block.BlockSize()
-	if _, err := rand.Read(iv[:ivLen]); err != nil {
-		return "", fmt.Errorf("session crypto: random IV: %w", err)
-	}
-	return c.sealWith(&c.pass[0], &k.salt, iv[:ivLen], k.block, plain), nil
+	return c.sealWith(&c.pass[0], &k.salt, nil, k.block, plain)
 }
 
 // sealingKey returns the key for the current salt, drawing a new salt and
@@ -199,9 +194,9 @@ func (c *Codec) sealingKey() (*sealKey, error) {
 }
 
 // sealWith builds base64(MAC ‖ SALT ‖ IV ‖ CBC-PKCS7(plain)) for the given
-// passphrase, salt, IV and derived cipher: spec §4.2 with the random parts
-// supplied, so tests can reproduce httpd's bytes exactly.
-func (c *Codec) sealWith(p *passphrase, salt *[saltLen]byte, iv []byte, block cipher.Block, plain string) string {
+// passphrase, salt and derived cipher (spec §4.2). The IV is fresh from
+// crypto/rand unless iv is given, which lets tests reproduce httpd's bytes.
+func (c *Codec) sealWith(p *passphrase, salt *[saltLen]byte, iv []byte, block cipher.Block, plain string) (string, error) {
 	bs := block.BlockSize()
 	ctLen := (len(plain)/bs + 1) * bs
 	rawLen := macLen + saltLen + bs + ctLen
@@ -211,19 +206,24 @@ func (c *Codec) sealWith(p *passphrase, salt *[saltLen]byte, iv []byte, block ci
 
 	raw := (*buf)[:rawLen]
 	copy(raw[macLen:], salt[:])
-	copy(raw[macLen+saltLen:], iv)
+	ivSlot := raw[macLen+saltLen : macLen+saltLen+bs]
+	if iv != nil {
+		copy(ivSlot, iv)
+	} else if _, err := rand.Read(ivSlot); err != nil {
+		return "", fmt.Errorf("session crypto: random IV: %w", err)
+	}
 	ct := raw[macLen+saltLen+bs:]
 	n := copy(ct, plain)
 	pad := byte(ctLen - n)
 	for i := n; i < ctLen; i++ {
 		ct[i] = pad
 	}
-	cbcEncrypt(block, iv, ct)
+	cbcEncrypt(block, ivSlot, ct)
 	binary.LittleEndian.PutUint64(raw, siphash24(p.k0, p.k1, raw[macLen:]))
 
 	enc := (*buf)[rawLen : rawLen+encLen]
 	base64.StdEncoding.Encode(enc, raw)
-	return string(enc)
+	return string(enc), nil
 }
 
 // Decrypt returns the plaintext of a value made by Encrypt or by httpd

@@ -124,7 +124,10 @@ func TestSpecVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wire := c.sealWith(&c.pass[0], &salt, iv, block, tt.plain)
+			wire, err := c.sealWith(&c.pass[0], &salt, iv, block, tt.plain)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if wire != tt.wire {
 				t.Errorf("sealed = %s\nwant     %s", wire, tt.wire)
 			}
