@@ -1,0 +1,654 @@
+package users
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// testCost keeps bcrypt fast in tests; TestMain lowers minCost to allow it.
+const testCost = bcrypt.MinCost
+
+func testOptions(log *slog.Logger) Options {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return Options{Cost: testCost, Logger: log}
+}
+
+// newFileStore opens a store on a new file in a temporary folder.
+func newFileStore(t testing.TB, opts Options) *FileStore {
+	t.Helper()
+	s, err := OpenFile(filepath.Join(t.TempDir(), "data", "users.htpasswd"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// htpasswd returns the path of Apache's htpasswd, skipping the test when
+// it is missing (failing under CI=true).
+func htpasswd(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("htpasswd")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("htpasswd (apache2-utils) is required under CI=true")
+		}
+		t.Skip("htpasswd (apache2-utils) not installed")
+	}
+	return p
+}
+
+func runHtpasswd(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command(htpasswd(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("htpasswd %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func mustCheck(t *testing.T, s Store, name, password string, want Result) {
+	t.Helper()
+	got, err := s.Check(context.Background(), name, password)
+	if err != nil {
+		t.Fatalf("Check(%q, %q): %v", name, password, err)
+	}
+	if got != want {
+		t.Fatalf("Check(%q, %q) = %v, want %v", name, password, got, want)
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	long := strings.Repeat("é", 33) // 66 bytes
+	tests := []struct {
+		name, want string // want "" means valid
+	}{
+		{"alice", ""},
+		{"Jean Dupont", ""},
+		{"émile", ""},
+		{strings.Repeat("a", 64), ""},
+		{"", "Enter a user name."},
+		{strings.Repeat("a", 65), "The user name is too long: at most 64 bytes, this one has 65."},
+		{long, "The user name is too long: at most 64 bytes, this one has 66."},
+		{"al:ice", "The user name cannot contain a colon (:)."},
+		{"al\tice", "The user name cannot contain control characters such as tabs or line breaks."},
+		{"alice\n", "The user name cannot contain control characters such as tabs or line breaks."},
+		{"al\x00ice", "The user name cannot contain control characters such as tabs or line breaks."},
+		{"al\u0085ice", "The user name cannot contain control characters such as tabs or line breaks."},
+		{" alice", "The user name cannot begin or end with a space."},
+		{"alice ", "The user name cannot begin or end with a space."},
+		{"alice\u00a0", "The user name cannot begin or end with a space."},
+		{"#alice", "The user name cannot begin with #."},
+		{"al\xffice", "The user name must be valid UTF-8 text."},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.name), func(t *testing.T) {
+			err := ValidateName(tt.name)
+			checkInvalid(t, err, FieldName, tt.want)
+		})
+	}
+}
+
+func TestValidatePassword(t *testing.T) {
+	tests := []struct {
+		password, want string
+	}{
+		{"12345678", ""},
+		{"éééééééé", ""}, // 8 characters, 16 bytes
+		{strings.Repeat("a", 72), ""},
+		{strings.Repeat("é", 36), ""}, // 72 bytes
+		{"", "The password is too short: use at least 8 characters."},
+		{"1234567", "The password is too short: use at least 8 characters."},
+		{"ééééééé", "The password is too short: use at least 8 characters."}, // 14 bytes, 7 characters
+		{strings.Repeat("a", 73), "The password is too long: at most 72 bytes (bcrypt's limit), this one has 73. Non-ASCII characters take 2 to 4 bytes each."},
+		{strings.Repeat("é", 37), "The password is too long: at most 72 bytes (bcrypt's limit), this one has 74. Non-ASCII characters take 2 to 4 bytes each."},
+		{"12345678\x00", "The password cannot contain a NUL character."},
+		{"12345678\xff", "The password must be valid UTF-8 text."},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%.20q/%d", tt.password, len(tt.password)), func(t *testing.T) {
+			checkInvalid(t, ValidatePassword(tt.password), FieldPassword, tt.want)
+		})
+	}
+}
+
+func checkInvalid(t *testing.T, err error, field, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	var inv *InvalidError
+	if !errors.As(err, &inv) {
+		t.Fatalf("error = %v, want *InvalidError", err)
+	}
+	if inv.Field != field || inv.Message != want {
+		t.Fatalf("got {%s, %q}, want {%s, %q}", inv.Field, inv.Message, field, want)
+	}
+}
+
+func TestOptionsCost(t *testing.T) {
+	saved := minCost
+	minCost = MinCost
+	defer func() { minCost = saved }()
+	for _, tt := range []struct {
+		cost, want int
+		ok         bool
+	}{{0, DefaultCost, true}, {10, 10, true}, {9, 0, false}, {32, 0, false}} {
+		o, err := Options{Cost: tt.cost}.withDefaults()
+		if (err == nil) != tt.ok || (tt.ok && o.Cost != tt.want) {
+			t.Errorf("Cost %d: got %d, %v", tt.cost, o.Cost, err)
+		}
+	}
+}
+
+func TestOverlongPasswordRefused(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	p72 := strings.Repeat("x", 72)
+	p73 := p72 + "y"
+	want := "The password is too long: at most 72 bytes (bcrypt's limit), this one has 73. Non-ASCII characters take 2 to 4 bytes each."
+
+	checkInvalid(t, s.Add(ctx, "alice", p73), FieldPassword, want)
+	if ok, _ := s.Exists(ctx, "alice"); ok {
+		t.Fatal("alice was added with a refused password")
+	}
+	if err := s.Add(ctx, "alice", p72); err != nil {
+		t.Fatal(err)
+	}
+	checkInvalid(t, s.SetPassword(ctx, "alice", p73), FieldPassword, want)
+	mustCheck(t, s, "alice", p72, Granted)
+	// bcrypt itself would accept p73 (it stops at byte 72); we must not.
+	if err := bcrypt.CompareHashAndPassword([]byte(s.snap.Load().users["alice"]), []byte(p73)); err != nil {
+		t.Fatalf("premise: bcrypt ignores byte 73: %v", err)
+	}
+	mustCheck(t, s, "alice", p73, Denied)
+	mustCheck(t, s, "nobody", p73, NotFound)
+}
+
+func TestCheckResults(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, password string
+		want           Result
+	}{
+		{"alice", "wonderland", Granted},
+		{"alice", "wonderland", Granted}, // cached
+		{"alice", "Wonderland", Denied},
+		{"alice", "", Denied},
+		{"alice", "wonderlan", Denied},
+		{"Alice", "wonderland", NotFound},
+		{"bob", "wonderland", NotFound},
+		{"", "wonderland", NotFound},
+		{"alice", "wonderland", Granted},
+	} {
+		mustCheck(t, s, tt.name, tt.password, tt.want)
+	}
+	if got := s.v.cache.len(); got != 1 {
+		t.Fatalf("cache has %d entries, want 1", got)
+	}
+	// The dummy comparison for unknown users runs at the configured cost.
+	if c, err := bcrypt.Cost(s.v.dummy); err != nil || c != testCost {
+		t.Fatalf("dummy hash cost %d, %v; want %d", c, err, testCost)
+	}
+}
+
+func TestAddSetDelete(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	if err := s.Add(ctx, "alice", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(ctx, "alice", "password2"); !errors.Is(err, ErrExists) {
+		t.Fatalf("second Add: %v, want ErrExists", err)
+	}
+	checkInvalid(t, s.Add(ctx, "a:b", "password2"), FieldName, "The user name cannot contain a colon (:).")
+	if err := s.SetPassword(ctx, "bob", "password2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetPassword(bob): %v, want ErrNotFound", err)
+	}
+	mustCheck(t, s, "alice", "password1", Granted)
+	if err := s.SetPassword(ctx, "alice", "password2"); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, s, "alice", "password1", Denied)
+	mustCheck(t, s, "alice", "password2", Granted)
+	if err := s.Delete(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "alice"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Delete: %v, want ErrNotFound", err)
+	}
+	mustCheck(t, s, "alice", "password2", NotFound)
+
+	// The file and its folder were created private; the lock file too.
+	for path, want := range map[string]os.FileMode{
+		s.Path():               0o600,
+		filepath.Dir(s.Path()): 0o700 | os.ModeDir,
+		s.Path() + ".lock":     0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
+		}
+	}
+}
+
+func TestRewriteKeepsOtherLines(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "users")
+	orig := "# managed by hand\n\nnot a user line\ncarol:{SHA}6UJOfiqIYKDTGYp5TpQiLXoQg9I=:extra field\r\n" +
+		"dave:esJ4oL4Sb7atM\ncarol:{SHA}second-entry-ignored\n"
+	if err := os.WriteFile(path, []byte(orig), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s, err := OpenFile(path, testOptions(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "line not understood") || !strings.Contains(logs.String(), "line=3") {
+		t.Errorf("invalid line not logged: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "duplicate user") {
+		t.Errorf("duplicate not logged: %s", logs.String())
+	}
+	mustCheck(t, s, "carol", "secret12", Granted) // the SHA line, extra field ignored, CRLF trimmed
+	if err := s.Add(ctx, "erin", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(got), orig) {
+		t.Fatalf("existing lines changed:\n%s", got)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the file's own 0640 kept", fi.Mode().Perm())
+	}
+	// Delete removes every line of a user, so a later duplicate cannot
+	// come back to life.
+	if err := s.Delete(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(path)
+	if strings.Contains(string(got), "carol") {
+		t.Fatalf("carol left in file:\n%s", got)
+	}
+	if !strings.Contains(string(got), "not a user line\n") {
+		t.Fatalf("invalid line dropped:\n%s", got)
+	}
+}
+
+func TestWeakAndUnsupportedHashesLoggedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users")
+	content := "sha:{SHA}6UJOfiqIYKDTGYp5TpQiLXoQg9I=\n" +
+		"md5:$apr1$KP00Q8ow$9bAI/TXw6RJcfnc8CtnL0/\n" + // myPassword, from htpasswd -nbm
+		"des:esJ4oL4Sb7atM\n" + // secret12, crypt(3) DES: unsupported
+		"sha512:$6$rounds=5000$abc$xyz\n"
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s, err := OpenFile(path, testOptions(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		mustCheck(t, s, "sha", "secret12", Granted)
+		mustCheck(t, s, "md5", "myPassword", Granted)
+		mustCheck(t, s, "md5", "mypassword", Denied)
+		mustCheck(t, s, "des", "secret12", Denied)
+		mustCheck(t, s, "sha512", "secret12", Denied)
+	}
+	out := logs.String()
+	for _, want := range []string{
+		"user=sha scheme=sha1", "user=md5 scheme=apr1-md5",
+		"user=des scheme=unsupported", "user=sha512 scheme=unsupported",
+	} {
+		if n := strings.Count(out, want); n != 1 {
+			t.Errorf("%q logged %d times, want once:\n%s", want, n, out)
+		}
+	}
+}
+
+func TestAPR1(t *testing.T) {
+	for _, tt := range []struct{ password, salt, want string }{
+		{"myPassword", "KP00Q8ow", "$apr1$KP00Q8ow$9bAI/TXw6RJcfnc8CtnL0/"},
+		// From the Apache manual (Password Formats).
+		{"myPassword", "r31.....", "$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/"},
+	} {
+		if got := apr1(tt.password, tt.salt); got != tt.want {
+			t.Errorf("apr1(%q, %q) = %s, want %s", tt.password, tt.salt, got, tt.want)
+		}
+	}
+}
+
+// TestReadsApacheHtpasswd reads a file made by Apache's own htpasswd with
+// each scheme it writes.
+func TestReadsApacheHtpasswd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users")
+	runHtpasswd(t, "-B", "-b", "-c", path, "bcrypt", "bcrypt-pw")
+	runHtpasswd(t, "-B", "-C", "10", "-b", path, "bcrypt10", "pässwörd-10")
+	runHtpasswd(t, "-m", "-b", path, "apr1", "apr1-pw")
+	runHtpasswd(t, "-s", "-b", path, "sha", "sha-pw")
+	runHtpasswd(t, "-d", "-b", path, "des", "des-pw")
+	raw, _ := os.ReadFile(path)
+	if !strings.Contains(string(raw), "bcrypt:$2y$") {
+		t.Fatalf("premise: htpasswd -B writes $2y$:\n%s", raw)
+	}
+	s, err := OpenFile(path, testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, password string
+		want           Result
+	}{
+		{"bcrypt", "bcrypt-pw", Granted},
+		{"bcrypt", "bcrypt-PW", Denied},
+		{"bcrypt10", "pässwörd-10", Granted},
+		{"apr1", "apr1-pw", Granted},
+		{"apr1", "apr1-pX", Denied},
+		{"sha", "sha-pw", Granted},
+		{"sha", "sha-pX", Denied},
+		{"des", "des-pw", Denied}, // unsupported scheme
+		{"nobody", "des-pw", NotFound},
+	} {
+		mustCheck(t, s, tt.name, tt.password, tt.want)
+	}
+}
+
+// TestApacheReadsOurFile has Apache's htpasswd verify what we wrote.
+func TestApacheReadsOurFile(t *testing.T) {
+	htpasswd(t)
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	users := map[string]string{"alice": "wonderland", "émile": "pässwörd-ünïcode", "bob": strings.Repeat("b", 72)}
+	for name, pw := range users {
+		if err := s.Add(ctx, name, pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetPassword(ctx, "alice", "looking-glass"); err != nil {
+		t.Fatal(err)
+	}
+	users["alice"] = "looking-glass"
+	for name, pw := range users {
+		runHtpasswd(t, "-v", "-b", s.Path(), name, pw)
+		wrong := "X" + pw[1:] // not pw+"x": Apache's bcrypt ignores byte 73
+		if err := exec.Command(htpasswd(t), "-v", "-b", s.Path(), name, wrong).Run(); err == nil {
+			t.Errorf("htpasswd -v accepted a wrong password for %s", name)
+		}
+	}
+	raw, _ := os.ReadFile(s.Path())
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if _, h, _ := strings.Cut(l, ":"); !strings.HasPrefix(h, "$2y$04$") {
+			t.Errorf("line %q: want a $2y$ bcrypt hash", l)
+		}
+	}
+}
+
+// TestExternalChangeSeen is spec §9 scenario 19: a password changed in the
+// file by another program ends the old password at the next Check, without
+// a restart, cache or not.
+func TestExternalChangeSeen(t *testing.T) {
+	htpasswd(t)
+	ctx := context.Background()
+	for _, interval := range []string{"every Check", "StatInterval"} {
+		t.Run(interval, func(t *testing.T) {
+			opts := testOptions(nil)
+			s := newFileStore(t, opts)
+			if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Add(ctx, "bob", "builder1"); err != nil {
+				t.Fatal(err)
+			}
+			mustCheck(t, s, "alice", "wonderland", Granted)
+			mustCheck(t, s, "alice", "wonderland", Granted) // from the cache
+			if interval == "StatInterval" {
+				s.opts.StatInterval = 1 // ns: elapsed by the next Check
+			}
+
+			// Same length hash, same cost, possibly the same mtime tick and
+			// an in-place rewrite: the racy check must still see it.
+			runHtpasswd(t, "-B", "-C", "4", "-b", s.Path(), "alice", "wonderlanD")
+			mustCheck(t, s, "alice", "wonderland", Denied)
+			mustCheck(t, s, "alice", "wonderlanD", Granted)
+
+			runHtpasswd(t, "-D", s.Path(), "bob")
+			mustCheck(t, s, "bob", "builder1", NotFound)
+
+			runHtpasswd(t, "-m", "-b", s.Path(), "carol", "carol-pw")
+			mustCheck(t, s, "carol", "carol-pw", Granted)
+		})
+	}
+}
+
+// TestRacyRewriteSeen rewrites the file in place, same size, same inode,
+// and puts the old mtime back (as a rewrite within one timestamp tick
+// would look): the change is still seen (through ctime, or the content
+// comparison made while the file is recent).
+func TestRacyRewriteSeen(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, s, "alice", "wonderland", Granted)
+	fi, _ := os.Stat(s.Path())
+	h, _ := newHash("wonderlanD", testCost)
+	if err := os.WriteFile(s.Path(), []byte("alice:"+h+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(s.Path(), fi.ModTime(), fi.ModTime())
+	if fi2, _ := os.Stat(s.Path()); fi2.Size() != fi.Size() {
+		t.Fatalf("premise: same size, got %d and %d", fi.Size(), fi2.Size())
+	}
+	mustCheck(t, s, "alice", "wonderland", Denied)
+	mustCheck(t, s, "alice", "wonderlanD", Granted)
+}
+
+// TestConcurrentAdd adds 300 users from 300 goroutines through two stores
+// on the same file (two processes, as far as flock is concerned).
+func TestConcurrentAdd(t *testing.T) {
+	ctx := context.Background()
+	a := newFileStore(t, testOptions(nil))
+	b, err := OpenFile(a.Path(), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			if err := s.Add(ctx, fmt.Sprintf("user%03d", i), fmt.Sprintf("password%03d", i)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	raw, err := os.ReadFile(a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := splitFile(raw)
+	if len(f.lines) != n {
+		t.Fatalf("file has %d lines, want %d", len(f.lines), n)
+	}
+	for i, l := range f.lines {
+		if _, h, k := parseLine(l); k != lineUser || kindOf(h) != hashBcrypt {
+			t.Fatalf("line %d does not parse: %q", i+1, l)
+		}
+	}
+	for _, s := range []*FileStore{a, b} {
+		for i := range n {
+			mustCheck(t, s, fmt.Sprintf("user%03d", i), fmt.Sprintf("password%03d", i), Granted)
+		}
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(a.Path()), ".*tmp*")); len(tmp) != 0 {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+}
+
+// TestCrashMidWrite leaves what a crash during a write leaves, a partly
+// written temporary file beside the real one, and checks nothing is lost.
+func TestCrashMidWrite(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(s.Path())
+	dir := filepath.Dir(s.Path())
+	stray := filepath.Join(dir, "."+filepath.Base(s.Path())+".tmp-123456")
+	if err := os.WriteFile(stray, before[:len(before)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A lock file left by a dead process does not block: flock locks die
+	// with their holder.
+	after, _ := os.ReadFile(s.Path())
+	if !bytes.Equal(before, after) {
+		t.Fatal("real file changed")
+	}
+	s2, err := OpenFile(s.Path(), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, s2, "alice", "wonderland", Granted)
+	if err := s2.Add(ctx, "bob", "builder1"); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, s, "alice", "wonderland", Granted)
+	mustCheck(t, s, "bob", "builder1", Granted)
+
+	// A write that fails (the folder became unwritable) leaves the file
+	// as it was. Root ignores permissions, so only when not root.
+	if os.Geteuid() != 0 {
+		os.Chmod(dir, 0o500)
+		defer os.Chmod(dir, 0o700)
+		if err := s.Add(ctx, "carol", "carol-pw"); err == nil {
+			t.Fatal("Add succeeded in a read-only folder")
+		}
+		mustCheck(t, s, "bob", "builder1", Granted)
+		mustCheck(t, s, "carol", "carol-pw", NotFound)
+	}
+}
+
+func TestCacheBoundedAndKeyed(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions(nil)
+	opts.CacheSize = 40
+	s := newFileStore(t, opts)
+	for i := range 100 {
+		name := fmt.Sprintf("u%d", i)
+		if err := s.Add(ctx, name, "password"+name); err != nil {
+			t.Fatal(err)
+		}
+		mustCheck(t, s, name, "password"+name, Granted)
+	}
+	if n := s.v.cache.len(); n > 64 { // 32 shards of ceil(40/32) = 2
+		t.Fatalf("cache holds %d entries", n)
+	}
+	// No entry holds a clear password.
+	for i := range s.v.cache.shards {
+		for name, e := range s.v.cache.shards[i].m {
+			if strings.Contains(string(e.mac[:]), "password"+name) || strings.Contains(e.stored, "password") {
+				t.Fatal("clear password in cache")
+			}
+		}
+	}
+	// A wrong password is never a hit, even right after a right one.
+	mustCheck(t, s, "u99", "passwordu99", Granted)
+	mustCheck(t, s, "u99", "passwordu98", Denied)
+	mustCheck(t, s, "u98", "passwordu99", Denied)
+}
+
+func TestCacheDisabled(t *testing.T) {
+	opts := testOptions(nil)
+	opts.CacheSize = -1
+	s := newFileStore(t, opts)
+	if err := s.Add(context.Background(), "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, s, "alice", "wonderland", Granted)
+	mustCheck(t, s, "alice", "wonderlanx", Denied)
+}
+
+func TestMissingFileIsAnError(t *testing.T) {
+	s := newFileStore(t, testOptions(nil))
+	os.Remove(s.Path())
+	if _, err := s.Check(context.Background(), "alice", "wonderland"); err == nil {
+		t.Fatal("Check on a removed file: no error")
+	}
+}
+
+func FuzzParseLine(f *testing.F) {
+	for _, s := range []string{
+		"alice:$2y$05$qRICluyDwtrSxP7aF1sG9OX3XxAyCoyk.ghdDAKfDFe88aWPpmdC6",
+		"bob:{SHA}6UJOfiqIYKDTGYp5TpQiLXoQg9I=:extra", "  carol:esJ4oL4Sb7atM\r",
+		"# comment", "", ":nohash", "noname:", "no colon", "a:b:c:d", "\t\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		name, hash, kind := parseLine(line)
+		switch kind {
+		case lineUser:
+			if name == "" || hash == "" || strings.Contains(name, ":") || strings.Contains(hash, ":") {
+				t.Fatalf("parseLine(%q) = %q, %q", line, name, hash)
+			}
+			if name[0] == '#' || name != strings.TrimLeft(name, " \t\r\n\v\f") {
+				t.Fatalf("parseLine(%q): name %q", line, name)
+			}
+			// What we would write for a valid name re-reads the same.
+			if ValidateName(name) == nil {
+				n2, h2, k2 := parseLine(formatLine(name, strings.TrimSpace(hash)))
+				if k2 != lineUser || n2 != name || h2 != strings.TrimSpace(hash) {
+					t.Fatalf("round trip of %q: %q %q %v", line, n2, h2, k2)
+				}
+			}
+		case lineOther, lineInvalid:
+			if name != "" || hash != "" {
+				t.Fatalf("parseLine(%q) kind %v returned %q %q", line, kind, name, hash)
+			}
+		}
+		// A file of this line keeps it verbatim.
+		if line != "" && !strings.Contains(line, "\n") {
+			if got := string(splitFile([]byte(line + "\n")).bytes()); got != line+"\n" {
+				t.Fatalf("rewrite of %q gave %q", line, got)
+			}
+		}
+	})
+}
