@@ -259,14 +259,14 @@ func (p *parser) section(text string) error {
 	if err != nil {
 		return p.fail("%v; close the quoted path", err)
 	}
+	if len(args) > 0 && (args[0] == "~" || strings.ContainsAny(args[0], "*?[")) {
+		return p.fail("%q: regular-expression and wildcard locations are not supported; use a URL-path prefix", args[0])
+	}
 	if len(args) != 1 {
 		return p.fail("takes 1 URL-path, got %d; quote a path containing blanks", len(args))
 	}
 	path := args[0]
-	switch {
-	case path == "~" || strings.ContainsAny(path, "*?["):
-		return p.fail("%q: regular-expression and wildcard locations are not supported; use a URL-path prefix", path)
-	case !strings.HasPrefix(path, "/"):
+	if !strings.HasPrefix(path, "/") {
 		return p.fail("%q is not a URL-path; it must start with /", path)
 	}
 	p.cur = &section{path: path, line: p.line, order: len(p.sections)}
