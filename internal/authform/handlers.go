@@ -1,0 +1,206 @@
+package authform
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/websession/websession/internal/session"
+)
+
+// LoginHandler returns mod_auth_form's form-login-handler (spec §6.4): a
+// POSTed login form is checked against the providers and, when right, the
+// credentials are stored in the session. Its AuthName must be the one of
+// the locations it logs into. It must run inside session.Middleware.
+func LoginHandler(opts Options) (http.Handler, error) {
+	c, err := opts.compile("LoginHandler", true)
+	if err != nil {
+		return nil, err
+	}
+	return &loginHandler{c}, nil
+}
+
+type loginHandler struct{ c *config }
+
+func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := h.c
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		page(w, http.StatusMethodNotAllowed, "Method not allowed", "Log in by submitting the login form.")
+		return
+	}
+	c.noStore(w)
+	sess, err := session.Load(r)
+	if err != nil {
+		c.sessionError(w, r, err)
+		return
+	}
+	f, ok := c.readForm(w, r)
+	if !ok {
+		return
+	}
+	user, pw := f[c.UsernameField], f[c.PasswordField]
+	if user == "" || pw == "" {
+		c.loginRequired(w, r)
+		return
+	}
+	granted, done := c.attempt(w, r, user, pw)
+	if done {
+		return
+	}
+	if !granted {
+		c.loginRequired(w, r)
+		return
+	}
+	c.store(sess, user, pw)
+	if loc, ok := f.get(c.LocationField); ok && safeLocation(loc) {
+		c.redirect(w, r, http.StatusFound, loc)
+		return
+	}
+	if c.success != nil {
+		c.redirect(w, r, http.StatusFound, c.success.eval(r))
+		return
+	}
+	page(w, http.StatusOK, "Logged in", "You are now logged in.")
+}
+
+// loginRequired answers an unauthenticated request or a failed login:
+// 302 to the login-required location, else 401. The location field is
+// never used here.
+func (c *config) loginRequired(w http.ResponseWriter, r *http.Request) {
+	if c.required != nil {
+		c.redirect(w, r, http.StatusFound, c.required.eval(r))
+		return
+	}
+	c.unauthorized(w, r)
+}
+
+// LogoutHandler returns mod_auth_form's form-logout-handler (spec §6.5),
+// POST only: it removes the realm's credentials from the session. It must
+// run inside session.Middleware.
+func LogoutHandler(opts Options) (http.Handler, error) {
+	c, err := opts.compile("LogoutHandler", false)
+	if err != nil {
+		return nil, err
+	}
+	return &logoutHandler{c}, nil
+}
+
+type logoutHandler struct{ c *config }
+
+func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := h.c
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		page(w, http.StatusMethodNotAllowed, "Method not allowed", "Log out with the logout button.")
+		return
+	}
+	if err := Logout(r, c.AuthName); err != nil && !errors.Is(err, session.ErrNoSession) {
+		c.sessionError(w, r, err)
+		return
+	}
+	c.noStore(w)
+	if c.logout != nil {
+		c.redirect(w, r, http.StatusTemporaryRedirect, c.logout.eval(r))
+		return
+	}
+	page(w, http.StatusOK, "Logged out", "You are now logged out.")
+}
+
+// unauthorized answers 401 with no WWW-Authenticate (there is no
+// challenge a browser could answer), rendered by ErrorPage401.
+func (c *config) unauthorized(w http.ResponseWriter, r *http.Request) {
+	c.noStore(w)
+	if c.ErrorPage401 == nil {
+		page(w, http.StatusUnauthorized, "Login required", "Please log in to see this page.")
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusUnauthorized}
+	c.ErrorPage401.ServeHTTP(sw, r)
+	if !sw.wrote {
+		sw.WriteHeader(http.StatusUnauthorized)
+	}
+}
+
+func (c *config) noStore(w http.ResponseWriter) {
+	if !c.DisableNoStore {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+}
+
+// redirect answers status with Location set verbatim (the caller checked
+// it); unlike http.Redirect it does not rewrite the target.
+func (c *config) redirect(w http.ResponseWriter, r *http.Request, status int, loc string) {
+	if hasCTL(loc) {
+		c.serverError(w, r, fmt.Errorf("redirect target %q contains a control character", loc))
+		return
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		fmt.Fprintf(w, "<!doctype html><title>Redirect</title><p><a href=\"%s\">Continue</a></p>\n", html.EscapeString(loc))
+	}
+}
+
+// tooMany answers a throttled login attempt.
+func (c *config) tooMany(w http.ResponseWriter, d time.Duration) {
+	c.noStore(w)
+	w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
+	page(w, http.StatusTooManyRequests, "Too many login attempts", "Too many failed logins. Please wait a while before trying again.")
+}
+
+// serverError logs err once and answers 500 without details.
+func (c *config) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	c.Logger.Error("form authentication failed", "realm", c.AuthName, "path", r.URL.Path, "err", err)
+	page(w, http.StatusInternalServerError, "Internal server error", "Something went wrong on our side. Please try again later.")
+}
+
+// sessionError answers a session that could not be loaded: 503 when the
+// store is down, else 500.
+func (c *config) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, session.ErrUnavailable) {
+		c.Logger.Error("session store unavailable", "realm", c.AuthName, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		page(w, http.StatusServiceUnavailable, "Service unavailable", "Sessions cannot be read right now. Please try again in a moment.")
+		return
+	}
+	c.serverError(w, r, err)
+}
+
+// page writes a small HTML page.
+func page(w http.ResponseWriter, status int, title, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><title>%s</title><h1>%s</h1><p>%s</p>\n", html.EscapeString(title), html.EscapeString(title), html.EscapeString(msg))
+}
+
+// statusWriter forces the status of an error page.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(w.status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(w.status)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
