@@ -23,9 +23,8 @@ type Options struct {
 	// Remove is SessionCookieRemove: take the session cookie out of the
 	// request before handlers see it.
 	Remove bool
-	// MaxAge is SessionMaxAge in seconds, written as the Max-Age attribute
-	// unless OmitMaxAge (SessionCookieMaxAge Off) is set.
-	MaxAge     int64
+	// OmitMaxAge is SessionCookieMaxAge Off: no Max-Age attribute even when
+	// SessionMaxAge is set (the session's server-side expiry still holds).
 	OmitMaxAge bool
 }
 
@@ -59,8 +58,8 @@ func (st *Store) Load(r *http.Request) (string, string, bool, error) {
 
 // Save writes the session cookie(s), or removal cookies for an empty
 // session.
-func (st *Store) Save(_ *http.Request, h http.Header, _ *session.Session, encoded string) error {
-	maxAge := st.opts.MaxAge
+func (st *Store) Save(_ *http.Request, h http.Header, s *session.Session, encoded string) error {
+	maxAge := s.MaxAge
 	if st.opts.OmitMaxAge {
 		maxAge = 0
 	}
