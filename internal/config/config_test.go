@@ -68,7 +68,9 @@ func TestDirectives(t *testing.T) {
 		{"SessionDBDCookieRemove Off", func(s *Settings) any { return s.DBD.CookieRemove }, false},
 		{"SessionDBDPerUser On", func(s *Settings) any { return s.DBD.PerUser }, true},
 		{"SessionDBDSelectLabel s\nSessionDBDInsertLabel i\nSessionDBDUpdateLabel u\nSessionDBDDeleteLabel d",
-			func(s *Settings) any { return []string{s.DBD.SelectLabel, s.DBD.InsertLabel, s.DBD.UpdateLabel, s.DBD.DeleteLabel} },
+			func(s *Settings) any {
+				return []string{s.DBD.SelectLabel, s.DBD.InsertLabel, s.DBD.UpdateLabel, s.DBD.DeleteLabel}
+			},
 			[]string{"s", "i", "u", "d"}},
 		{"SetHandler form-login-handler", func(s *Settings) any { return s.Handler }, "form-login-handler"},
 		{"SetHandler Form-Logout-Handler", func(s *Settings) any { return s.Handler }, "form-logout-handler"},
