@@ -11,8 +11,8 @@ import (
 // percent sign) into PostgreSQL's $1..$n, numbering the placeholders in
 // order, as apr_dbd_pgsql does. It returns the converted text and the number
 // of parameters. A statement already written with $n placeholders and no %
-// placeholder is returned unchanged, with n the highest $n. An unknown
-// %-sequence is an error.
+// placeholder keeps them, with n the highest $n. An unknown
+// %-sequence, or a placeholder directly followed by a digit, is an error.
 func ConvertPlaceholders(query string) (string, int, error) {
 	var b strings.Builder
 	b.Grow(len(query) + 8)
@@ -33,13 +33,18 @@ func ConvertPlaceholders(query string) (string, int, error) {
 			end := min(i+6, len(query))
 			return "", 0, fmt.Errorf("statement %q: unknown placeholder at %q", query, query[i:end])
 		}
+		if next := i + 1 + l; next < len(query) && '0' <= query[next] && query[next] <= '9' {
+			// "%d0" would become "$10", silently another parameter.
+			return "", 0, fmt.Errorf("statement %q: placeholder %q followed by a digit", query, query[i:next+1])
+		}
 		n++
 		b.WriteByte('$')
 		b.WriteString(strconv.Itoa(n))
 		i += l
 	}
 	if n == 0 {
-		return query, highestDollar(query), nil
+		out := b.String() // only %% escapes, if anything, were rewritten
+		return out, highestDollar(out), nil
 	}
 	return b.String(), n, nil
 }
