@@ -37,6 +37,11 @@ type Config struct {
 	// Header is SessionHeader: a response header merged into the session
 	// and removed before the response is sent.
 	Header string
+	// LoadBeforeHandler loads the session before the handler runs, as
+	// httpd's fixups hook does. Set it when the store takes its cookie out
+	// of the request (SessionCookieRemove, SessionDBDCookieRemove), so the
+	// handler never sees that cookie. SessionEnv implies it.
+	LoadBeforeHandler bool
 	// Include and Exclude are SessionInclude and SessionExclude path
 	// prefixes, matched on cleaned paths at segment boundaries.
 	Include, Exclude []string
@@ -80,12 +85,14 @@ func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
 			st := &state{cfg: &cfg, r: r}
 			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 			st.r = r
-			if cfg.Env {
-				if s, err := st.load(); err == nil {
-					st.env, st.hasEnv = Encode(s), true
-				} else if errors.Is(err, ErrUnavailable) {
+			if cfg.Env || cfg.LoadBeforeHandler {
+				s, err := st.load()
+				if errors.Is(err, ErrUnavailable) {
 					unavailable(w)
 					return
+				}
+				if err == nil && cfg.Env {
+					st.env, st.hasEnv = Encode(s), true
 				}
 			}
 			sw := &saveWriter{ResponseWriter: w, st: st}

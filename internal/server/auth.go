@@ -1,0 +1,227 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/users"
+)
+
+// authBuilder makes the mod_auth_form parts of each location. Locations
+// with the same throttle limits share one throttle, so failures at the
+// login handler and at inline logins add up.
+type authBuilder struct {
+	deps      Deps
+	throttles map[config.Throttle]*authform.Throttle
+}
+
+func (a *authBuilder) throttle(t config.Throttle) *authform.Throttle {
+	if th, ok := a.throttles[t]; ok {
+		return th
+	}
+	th := authform.NewThrottle(authform.ThrottleOptions{Failures: t.Attempts, Window: t.Window, Now: a.deps.Now})
+	a.throttles[t] = th
+	return th
+}
+
+// UserStores opens user stores on demand and shares one per AuthUserFile
+// (or per database query), so that every location and the site see the
+// same verified-credential cache and the same file lock.
+type UserStores struct {
+	db     *sqlx.DB
+	logger *slog.Logger
+	stores map[string]users.Store
+}
+
+// NewUserStores returns an empty set of user stores; db may be nil when no
+// database is configured.
+func NewUserStores(db *sqlx.DB, logger *slog.Logger) *UserStores {
+	return &UserStores{db: db, logger: logger, stores: map[string]users.Store{}}
+}
+
+// handler wraps content with the SetHandler or protection of a location.
+func (a *authBuilder) handler(set *config.Settings, content http.Handler) (http.Handler, error) {
+	needsAuth := set.Auth.IsForm() && set.Auth.Require.Any()
+	if !needsAuth && set.Handler == "" {
+		return content, nil
+	}
+	if set.Session.Enabled && len(set.Crypto.Passphrases) == 0 && set.Cookie.Name != "" && !set.Auth.AllowPlainCookie {
+		return nil, errors.New("AuthType form: the password would travel in a plain cookie; add SessionCryptoPassphrase (or AuthFormAllowPlainCookie On to accept that)")
+	}
+	opts, err := a.options(set, content)
+	if err != nil {
+		return nil, err
+	}
+	switch set.Handler {
+	case "form-login-handler":
+		h, err := authform.LoginHandler(opts)
+		if err != nil {
+			return nil, err
+		}
+		return pageOnGet(h, content, a.deps.Site != nil), nil
+	case "form-logout-handler":
+		h, err := authform.LogoutHandler(opts)
+		if err != nil {
+			return nil, err
+		}
+		return pageOnGet(h, content, a.deps.Site != nil), nil
+	}
+	protect, err := authform.Protect(opts)
+	if err != nil {
+		return nil, err
+	}
+	return protect(content), nil
+}
+
+// pageOnGet lets the page that lives at a handler's URL answer GET and
+// HEAD (the reference site's login form and logout button), while the
+// handler acts on everything else.
+func pageOnGet(handler, page http.Handler, hasPages bool) http.Handler {
+	if !hasPages {
+		return handler
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			page.ServeHTTP(w, r)
+			return
+		}
+		handler.ServeHTTP(w, r)
+	})
+}
+
+func (a *authBuilder) options(set *config.Settings, content http.Handler) (authform.Options, error) {
+	au := set.Auth
+	if au.Name == "" {
+		return authform.Options{}, errors.New("AuthName: form authentication needs an AuthName; it prefixes the session keys")
+	}
+	providers, err := a.deps.Users.For(au)
+	if err != nil {
+		return authform.Options{}, err
+	}
+	opts := authform.Options{
+		AuthName:              au.Name,
+		Require:               authform.Require{ValidUser: au.Require.ValidUser, Users: au.Require.Users},
+		Providers:             providers,
+		NonAuthoritative:      !au.Authoritative,
+		UsernameField:         au.UsernameField,
+		PasswordField:         au.PasswordField,
+		LocationField:         au.LocationField,
+		MethodField:           au.MethodField,
+		MimetypeField:         au.MimetypeField,
+		BodyField:             au.BodyField,
+		Size:                  au.Size,
+		LoginRequiredLocation: au.LoginRequiredLocation,
+		LoginSuccessLocation:  au.LoginSuccessLocation,
+		LogoutLocation:        au.LogoutLocation,
+		FakeBasicAuth:         au.FakeBasicAuth,
+		DisableNoStore:        au.DisableNoStore,
+		SitePassphrase:        au.SitePassphrase,
+		Throttle:              a.throttle(au.Throttle),
+		Logger:                a.deps.Logger,
+		Now:                   a.deps.Now,
+	}
+	if doc, ok := set.ErrorDocuments[http.StatusUnauthorized]; ok && strings.HasPrefix(doc, "/") {
+		opts.ErrorPage401 = errorDocument(doc, content)
+	}
+	return opts, nil
+}
+
+// For returns the stores of a location's AuthFormProvider list, in order.
+func (u *UserStores) For(au config.AuthSettings) ([]users.Store, error) {
+	var out []users.Store
+	for _, p := range au.Providers {
+		st, err := u.store(p, au)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (u *UserStores) store(provider string, au config.AuthSettings) (users.Store, error) {
+	uo := users.Options{Cost: au.BcryptCost, Logger: u.logger}
+	switch provider {
+	case "file":
+		if au.UserFile == "" {
+			return nil, errors.New("AuthUserFile: AuthFormProvider file needs AuthUserFile")
+		}
+		key := "file:" + au.UserFile
+		if st, ok := u.stores[key]; ok {
+			return st, nil
+		}
+		st, err := users.OpenFile(au.UserFile, uo)
+		if err != nil {
+			return nil, fmt.Errorf("AuthUserFile: %w", err)
+		}
+		u.stores[key] = st
+		return st, nil
+	case "dbd":
+		if u.db == nil {
+			return nil, errors.New("AuthFormProvider dbd: needs DBDriver pgsql and DBDParams")
+		}
+		uo.Query = au.DBDUserPWQuery
+		key := "dbd:" + uo.Query
+		if st, ok := u.stores[key]; ok {
+			return st, nil
+		}
+		st, err := users.NewDB(u.db, uo)
+		if err != nil {
+			return nil, fmt.Errorf("AuthDBDUserPWQuery: %w", err)
+		}
+		u.stores[key] = st
+		return st, nil
+	}
+	return nil, fmt.Errorf("AuthFormProvider: unknown provider %q (use file or dbd)", provider)
+}
+
+// errorDocument renders the local ErrorDocument path with status 401, as
+// httpd's internal redirect to an ErrorDocument does.
+func errorDocument(path string, content http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.Method = http.MethodGet
+		r2.URL.Path, r2.URL.RawQuery = path, ""
+		r2.Body, r2.ContentLength = http.NoBody, 0
+		content.ServeHTTP(&statusWriter{ResponseWriter: w, status: http.StatusUnauthorized}, r2)
+	})
+}
+
+// statusWriter forces the status of a successful response.
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	started bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.started {
+		return
+	}
+	s.started = true
+	if code == http.StatusOK {
+		code = s.status
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if !s.started {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func remoteUser(r *http.Request) string {
+	u, _ := authform.User(r)
+	return u
+}
+
+func remoteUserOK(r *http.Request) (string, bool) { return authform.User(r) }

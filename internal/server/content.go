@@ -1,0 +1,106 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/session"
+)
+
+// content serves what a location's handler chain ends in when no
+// SetHandler applies: ScriptAlias (CGI), Alias (files), then the site.
+type content struct {
+	cfg    *config.Config
+	site   http.Handler
+	logger *slog.Logger
+}
+
+func (c *content) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, a := range c.cfg.ScriptAliases {
+		if rest, ok := aliasMatch(a.URLPath, r.URL.Path); ok {
+			c.cgi(w, r, a, rest)
+			return
+		}
+	}
+	for _, a := range c.cfg.Aliases {
+		if rest, ok := aliasMatch(a.URLPath, r.URL.Path); ok {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/" + rest
+			http.FileServer(noDirs{http.Dir(a.Path)}).ServeHTTP(w, r2)
+			return
+		}
+	}
+	if c.site != nil {
+		c.site.ServeHTTP(w, r)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// aliasMatch matches a mod_alias URL prefix; rest is what follows it.
+func aliasMatch(prefix, urlPath string) (rest string, ok bool) {
+	if !strings.HasPrefix(urlPath, prefix) {
+		return "", false
+	}
+	rest = urlPath[len(prefix):]
+	if strings.HasSuffix(prefix, "/") {
+		return rest, true
+	}
+	if rest == "" || rest[0] == '/' {
+		return strings.TrimPrefix(rest, "/"), true
+	}
+	return "", false
+}
+
+// cgi runs the program named by the first path segment after a
+// ScriptAlias prefix, passing the rest as PATH_INFO, and exports the
+// session (SessionEnv) and the authenticated user as httpd does.
+func (c *content) cgi(w http.ResponseWriter, r *http.Request, a config.Alias, rest string) {
+	name, _, _ := strings.Cut(rest, "/")
+	if name == "" || name == "." || name == ".." {
+		http.NotFound(w, r)
+		return
+	}
+	program := filepath.Join(a.Path, name)
+	info, err := os.Stat(program)
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
+		http.NotFound(w, r)
+		return
+	}
+	root := strings.TrimSuffix(a.URLPath, "/") + "/" + name
+	if !strings.HasSuffix(a.URLPath, "/") {
+		root = a.URLPath + "/" + name
+	}
+	h := &cgi.Handler{Path: program, Root: root, Dir: a.Path, Logger: slog.NewLogLogger(c.logger.Handler(), slog.LevelError), Stderr: os.Stderr}
+	if env, ok := session.EnvValue(r); ok {
+		h.Env = append(h.Env, "HTTP_SESSION="+env)
+	}
+	if user, ok := remoteUserOK(r); ok {
+		h.Env = append(h.Env, "REMOTE_USER="+user, "AUTH_TYPE=form")
+	}
+	h.ServeHTTP(w, r)
+}
+
+// noDirs hides directory listings, as httpd does without Options Indexes.
+type noDirs struct{ fs http.FileSystem }
+
+func (n noDirs) Open(name string) (http.File, error) {
+	f, err := n.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		if idx, err := n.fs.Open(strings.TrimSuffix(name, "/") + "/index.html"); err == nil {
+			idx.Close()
+			return f, nil
+		}
+		f.Close()
+		return nil, os.ErrNotExist
+	}
+	return f, nil
+}

@@ -1,0 +1,243 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/server"
+)
+
+// demoCGI is the repository's CGI fixture (the manual's example program).
+func demoCGI(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs("../../cgi-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(p, "session-demo")); err != nil {
+		t.Fatalf("CGI fixture missing: %v", err)
+	}
+	return p
+}
+
+// start runs a server for a configuration text on a loopback port. The
+// text may use ${CGI} for the fixture folder. Files are written under the
+// ServerRoot first.
+func start(t *testing.T, conf string, files map[string]string, now func() time.Time) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cgiDir := demoCGI(t)
+	cfg, err := config.Parse("test.conf", []byte(conf), config.Options{
+		ServerRoot: root,
+		Getenv: func(k string) string {
+			if k == "CGI" {
+				return cgiDir
+			}
+			return ""
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(cfg, server.Deps{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+type response struct {
+	status  int
+	header  http.Header
+	body    string
+	cookies []string
+}
+
+func do(t *testing.T, method, url string, hdr map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = []string{v}
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, string(b), res.Header.Values("Set-Cookie")}
+}
+
+const cgiConf = `
+Session On
+SessionCookieName session path=/
+SessionHeader X-Replace-Session
+ScriptAlias /cgi-bin/ ${CGI}/
+`
+
+var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return testNow }
+
+func micros(d time.Duration) int64 { return testNow.Add(d).UnixMicro() }
+
+// TestScenariosEndToEnd runs the documented examples of spec §9 against a
+// real server and the manual's CGI program.
+func TestScenariosEndToEnd(t *testing.T) {
+	tests := []struct {
+		name     string
+		conf     string
+		path     string
+		hdr      map[string]string
+		status   int
+		cookies  []string
+		inBody   []string
+		notBody  []string
+		cacheCtl string
+	}{
+		{name: "1 first visit", conf: "Session On\nSessionCookieName session path=/\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo", status: 200, cacheCtl: "no-cache, private"},
+		{name: "2 write via X-Replace-Session", conf: cgiConf, path: "/cgi-bin/session-demo?set=key1=foo&key2=&key3=bar",
+			status: 200, cookies: []string{"session=key1=foo&key3=bar;path=/"}},
+		{name: "3 read via SessionEnv", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=key1=foo&key3=bar"}, status: 200, inBody: []string{"HTTP_SESSION=key1=foo&key3=bar\n"}},
+		{name: "4 delete keys", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo?set=key1=&key3=",
+			hdr: map[string]string{"Cookie": "session=key1=foo&key3=bar"}, status: 200, cookies: []string{"session=;Max-Age=0;path=/"}},
+		{name: "6 attributes verbatim", conf: "Session On\nSessionCryptoPassphrase secret\nSessionCookieName session path=/private;domain=example.com;httponly;secure;\nSessionHeader X-Replace-Session\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo?set=a=1", status: 200, cookies: []string{"session=*;path=/private;domain=example.com;httponly;secure;"}},
+		{name: "7 default attributes", conf: "Session On\nSessionCookieName s4\nSessionHeader X-Replace-Session\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo?set=a=1", status: 200, cookies: []string{"s4=a=1;HttpOnly;Secure;Version=1"}},
+		{name: "7 default removal", conf: "Session On\nSessionCookieName s4\nSessionHeader X-Replace-Session\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo?set=a=", hdr: map[string]string{"Cookie": "s4=a=1"}, status: 200, cookies: []string{"s4=;Max-Age=0;"}},
+		{name: "8 SessionCookieRemove", conf: cgiConf + "SessionEnv On\nSessionCookieRemove On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=a=1; other=1"}, status: 200, inBody: []string{"HTTP_SESSION=a=1\n"}},
+		{name: "9a MaxAge first visit", conf: "Session On\nSessionMaxAge 300\nSessionCookieName s2 path=/\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo", status: 200, cookies: []string{fmt.Sprintf("s2=expiry=%d;Max-Age=300;path=/", micros(300*time.Second))}},
+		{name: "9c expired cookie treated as new", conf: "Session On\nSessionMaxAge 300\nSessionCookieName s2 path=/\nSessionEnv On\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo", hdr: map[string]string{"Cookie": fmt.Sprintf("s2=a=1&expiry=%d", micros(-time.Second))},
+			status: 200, cookies: []string{fmt.Sprintf("s2=expiry=%d;Max-Age=300;path=/", micros(300*time.Second))}, notBody: []string{"a=1"}},
+		{name: "10b interval spares the write", conf: "Session On\nSessionMaxAge 300\nSessionExpiryUpdateInterval 60\nSessionCookieName s2 path=/\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo", hdr: map[string]string{"Cookie": fmt.Sprintf("s2=a=1&expiry=%d", micros(290*time.Second))}, status: 200},
+		{name: "10c interval passed", conf: "Session On\nSessionMaxAge 300\nSessionExpiryUpdateInterval 60\nSessionCookieName s2 path=/\nScriptAlias /cgi-bin/ ${CGI}/\n",
+			path: "/cgi-bin/session-demo", hdr: map[string]string{"Cookie": fmt.Sprintf("s2=a=1&expiry=%d", micros(200*time.Second))},
+			status: 200, cookies: []string{fmt.Sprintf("s2=a=1&expiry=%d;Max-Age=300;path=/", micros(300*time.Second))}},
+		{name: "11 included", conf: cgiConf + "SessionEnv On\nSessionInclude /cgi-bin/session-demo\nSessionExclude /cgi-bin/session-demo/public\n",
+			path: "/cgi-bin/session-demo/x", hdr: map[string]string{"Cookie": "session=a=1"}, status: 200, inBody: []string{"HTTP_SESSION=a=1\n"}},
+		{name: "11 excluded", conf: cgiConf + "SessionEnv On\nSessionInclude /cgi-bin/session-demo\nSessionExclude /cgi-bin/session-demo/public\n",
+			path: "/cgi-bin/session-demo/public/x", hdr: map[string]string{"Cookie": "session=a=1"}, status: 200, inBody: []string{"HTTP_SESSION=\n"}},
+		{name: "27 Session header spoofing", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=a=1", "Session": "evil=1", "session": "evil=2", "SESSION": "evil=3"}, status: 200,
+			inBody: []string{"HTTP_SESSION=a=1\n"}, notBody: []string{"evil"}},
+		{name: "28 SessionHeader as request header", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=a=1", "X-Replace-Session": "injected=1", "X_Replace_Session": "injected=2"}, status: 200,
+			inBody: []string{"HTTP_SESSION=a=1\n"}, notBody: []string{"injected"}},
+		{name: "29 different duplicates", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=a=1; session=a=2"}, status: 200, inBody: []string{"HTTP_SESSION=\n"}},
+		{name: "29 identical duplicates", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=a=1; session=a=1"}, status: 200, inBody: []string{"HTTP_SESSION=a=1\n"}},
+		{name: "malformed cookie", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=&=&%zz=\xff"}, status: 200, inBody: []string{"HTTP_SESSION=\n"}},
+		{name: "huge cookie", conf: cgiConf + "SessionEnv On\n", path: "/cgi-bin/session-demo",
+			hdr: map[string]string{"Cookie": "session=" + strings.Repeat("a=1&", 3000)}, status: 200, inBody: []string{"HTTP_SESSION=\n"}},
+		{name: "malformed SessionHeader", conf: cgiConf, path: "/cgi-bin/session-demo?set==&%zz=1&ok=1", status: 200, cookies: []string{"session=ok=1;path=/"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := start(t, tt.conf, nil, clock)
+			res := do(t, "GET", base+tt.path, tt.hdr)
+			if res.status != tt.status {
+				t.Errorf("status %d, want %d; body %q", res.status, tt.status, res.body)
+			}
+			if len(res.cookies) != len(tt.cookies) {
+				t.Fatalf("Set-Cookie %q, want %q", res.cookies, tt.cookies)
+			}
+			for i, want := range tt.cookies {
+				got := res.cookies[i]
+				if pre, post, wild := strings.Cut(want, "*"); wild {
+					if !strings.HasPrefix(got, pre) || !strings.HasSuffix(got, post) || len(got) <= len(pre)+len(post) {
+						t.Errorf("Set-Cookie %q, want %q", got, want)
+					}
+				} else if got != want {
+					t.Errorf("Set-Cookie %q, want %q", got, want)
+				}
+			}
+			if res.header.Get("X-Replace-Session") != "" {
+				t.Error("X-Replace-Session reached the client")
+			}
+			for _, s := range tt.inBody {
+				if !strings.Contains(res.body, s) {
+					t.Errorf("body %q lacks %q", res.body, s)
+				}
+			}
+			for _, s := range tt.notBody {
+				if strings.Contains(res.body, s) {
+					t.Errorf("body %q contains %q", res.body, s)
+				}
+			}
+			if tt.cacheCtl != "" && res.header.Get("Cache-Control") != tt.cacheCtl {
+				t.Errorf("Cache-Control %q, want %q", res.header.Get("Cache-Control"), tt.cacheCtl)
+			}
+		})
+	}
+}
+
+// TestCookieRemoveHidesCookieFromCGI checks scenario 8's backend view: the
+// CGI program sees only the other cookie.
+func TestCookieRemoveHidesCookieFromCGI(t *testing.T) {
+	root := start(t, "Session On\nSessionCookieName session path=/\nSessionCookieRemove On\nScriptAlias /c/ cgi/\n",
+		map[string]string{"cgi/env": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nHTTP_COOKIE=[%s]\\n' \"$HTTP_COOKIE\"\n"}, clock)
+	res := do(t, "GET", root+"/c/env", map[string]string{"Cookie": "session=a=1; other=1"})
+	if !strings.Contains(res.body, "HTTP_COOKIE=[ other=1]") {
+		t.Fatalf("CGI saw %q", res.body)
+	}
+}
+
+func TestStartupErrors(t *testing.T) {
+	tests := []struct{ conf, want string }{
+		{"Session On\n", "no session store"},
+		{"Session On\nSessionCookieName s path=/\nSessionDBDCookieName d path=/\n", "both stores"},
+		{"Session On\nSessionCookieName s path=/\n<Location /p>\nAuthType form\nAuthName x\nAuthUserFile u\nRequire valid-user\n</Location>\n", "SessionCryptoPassphrase"},
+		{"Session On\nSessionDBDCookieName s path=/\n", "DBDriver"},
+	}
+	for _, tt := range tests {
+		cfg, err := config.Parse("bad.conf", []byte(tt.conf), config.Options{ServerRoot: t.TempDir()})
+		if err != nil {
+			t.Fatalf("%q: parse: %v", tt.conf, err)
+		}
+		_, err = server.New(cfg, server.Deps{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "bad.conf: ") {
+			t.Errorf("%q: error %v, want one naming the file and %q", tt.conf, err, tt.want)
+		}
+	}
+}
+
+func TestCrossOriginPostRejected(t *testing.T) {
+	base := start(t, cgiConf, nil, clock)
+	res := do(t, "POST", base+"/cgi-bin/session-demo?set=a=1", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+	if res.status != http.StatusForbidden || len(res.cookies) != 0 {
+		t.Fatalf("cross-origin POST: status %d, cookies %q", res.status, res.cookies)
+	}
+}
