@@ -267,6 +267,7 @@ type Error struct {
 	Msg       string
 }
 
+// Error returns "file:line: Directive: message".
 func (e *Error) Error() string {
 	if e.Directive == "" {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)

@@ -269,6 +269,7 @@ func TestErrors(t *testing.T) {
 		// syntax
 		{`SessionHeader "X-Foo`, `site.conf:1: SessionHeader: unterminated quote; close the quoted argument`},
 		{"SessionCryptoPassphrase ${NOPE}", `site.conf:1: SessionCryptoPassphrase: ${NOPE} is not defined in the environment; set it, or write the value instead`},
+		{"sessionHEADER ${NOPE}", `site.conf:1: SessionHeader: ${NOPE} is not defined in the environment; set it, or write the value instead`},
 		{"# c\nSession \\\n  maybe", `site.conf:2: Session: "maybe" must be On or Off`},
 	}
 	for _, tt := range tests {

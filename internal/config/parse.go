@@ -158,6 +158,9 @@ func (p *parser) parse(src []byte) error {
 		p.line = ll.line
 		raw, _ := firstWord(ll.text)
 		p.name = raw
+		if d, ok := directives[strings.ToLower(raw)]; ok {
+			p.name = d.name
+		}
 		text, err := expandEnv(ll.text, p.opts.Getenv)
 		if err != nil {
 			return p.fail("%v", err)
