@@ -17,8 +17,9 @@ import (
 // FileStore is an htpasswd file (AuthUserFile) used as a user store, read
 // and written compatibly with Apache's htpasswd and mod_authn_file.
 //
-// Reads come from an in-memory copy of the file, refreshed when a stat(2)
-// shows the file changed (see Options.StatInterval). Writes lock
+// Reads come from an in-memory copy of the file, refreshed when an
+// fstat(2) shows the file changed (see Options.StatInterval). The store
+// keeps one descriptor open on the file; Close releases it. Writes lock
 // "<file>.lock" with flock(2), re-read the file, and replace it atomically.
 type FileStore struct {
 	path     string
@@ -26,15 +27,18 @@ type FileStore struct {
 	opts     Options
 	v        *verifier
 
-	snap     atomic.Pointer[fileSnap]
-	lastStat atomic.Int64 // monotonic ns of the last stat, with StatInterval
-	reloadMu sync.Mutex
+	fdMu     sync.RWMutex // guards snap and closed; held shared around fstat
+	snap     *fileSnap
+	closed   bool
+	lastStat atomic.Int64 // ns since start of the last fstat, with StatInterval
+	reloadMu sync.Mutex   // one reader of the file at a time
 	writeMu  sync.Mutex
 	start    time.Time
 }
 
 // fileSnap is one reading of the file. Never modified once stored.
 type fileSnap struct {
+	fd    int // open on the version read; closed when replaced
 	users map[string]string
 	raw   []byte
 	id    fileID
@@ -197,26 +201,48 @@ func (s *FileStore) Delete(ctx context.Context, name string) error {
 	})
 }
 
-// current returns the in-memory file, re-reading it when a stat shows it
-// changed. This is the per-Check staleness check: one stat(2), no
-// allocation, when nothing changed.
+// current returns the in-memory file, re-reading it when it changed. This
+// is the per-Check staleness check: one fstat(2) of the file descriptor we
+// keep open on the file we read, no allocation. An in-place rewrite (as
+// Apache's htpasswd does) changes its size, mtime or ctime; a replacement
+// by rename, or a removal, unlinks it (ctime changes, link count drops).
+// fstat costs about half of a stat(2) of the path, which must walk it.
 func (s *FileStore) current() (*fileSnap, error) {
-	snap := s.snap.Load()
+	s.fdMu.RLock()
+	snap, closed := s.snap, s.closed
+	if closed {
+		s.fdMu.RUnlock()
+		return nil, ErrClosed
+	}
 	if iv := s.opts.StatInterval; iv > 0 {
 		now := int64(time.Since(s.start))
 		if last := s.lastStat.Load(); now-last < int64(iv) {
+			s.fdMu.RUnlock()
 			return snap, nil
 		}
 		s.lastStat.Store(now)
 	}
 	var st syscall.Stat_t
-	if err := syscall.Stat(s.path, &st); err != nil {
-		return nil, fmt.Errorf("users: stat %s: %w", s.path, err)
-	}
-	if !snap.racy && idOf(&st) == snap.id {
+	err := syscall.Fstat(snap.fd, &st)
+	s.fdMu.RUnlock()
+	if err == nil && st.Nlink > 0 && !snap.racy && idOf(&st) == snap.id {
 		return snap, nil
 	}
 	return s.reload(snap)
+}
+
+// ErrClosed is returned by a FileStore used after Close.
+var ErrClosed = errors.New("users: store closed")
+
+// Close releases the file descriptor the store keeps on the file.
+func (s *FileStore) Close() error {
+	s.fdMu.Lock()
+	defer s.fdMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return syscall.Close(s.snap.fd)
 }
 
 func idOf(st *syscall.Stat_t) fileID {
@@ -231,47 +257,108 @@ func idOf(st *syscall.Stat_t) fileID {
 func (s *FileStore) reload(old *fileSnap) (*fileSnap, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	if cur := s.snap.Load(); cur != old {
+	s.fdMu.RLock()
+	cur := s.snap
+	s.fdMu.RUnlock()
+	if cur != old {
 		return cur, nil
 	}
-	raw, id, err := s.readStable()
+	fd, raw, id, err := s.readStable()
 	if err != nil {
 		return nil, err
 	}
-	snap := &fileSnap{raw: raw, id: id, racy: isRacy(id)}
+	snap := &fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id)}
 	if old != nil && bytes.Equal(raw, old.raw) {
 		snap.users = old.users
 	} else {
 		snap.users = splitFile(raw).users(s.path, s.opts.Logger)
 	}
-	s.snap.Store(snap)
+	if err := s.install(snap); err != nil {
+		return nil, err
+	}
 	return snap, nil
 }
 
-// readStable reads the file with a stat before and after, retrying when
-// they differ: a writer that rewrites in place (Apache's htpasswd
-// truncates and copies) must not leave us with half a file.
-func (s *FileStore) readStable() ([]byte, fileID, error) {
-	var lastErr error
+// install makes snap current and closes the previous descriptor. The
+// caller holds reloadMu.
+func (s *FileStore) install(snap *fileSnap) error {
+	s.fdMu.Lock()
+	old, closed := s.snap, s.closed
+	if !closed {
+		s.snap = snap
+	}
+	s.fdMu.Unlock()
+	if closed {
+		syscall.Close(snap.fd)
+		return ErrClosed
+	}
+	if old != nil {
+		syscall.Close(old.fd)
+	}
+	return nil
+}
+
+// readStable opens and reads the file, returning the open descriptor with
+// what it read. It retries when the file changed while being read (a
+// writer that rewrites in place, like Apache's htpasswd, must not leave us
+// with half a file) or the path was meanwhile given to another file.
+func (s *FileStore) readStable() (fd int, raw []byte, id fileID, err error) {
 	for range 5 {
-		var before, after syscall.Stat_t
-		if err := syscall.Stat(s.path, &before); err != nil {
-			return nil, fileID{}, fmt.Errorf("users: stat %s: %w", s.path, err)
+		fd, raw, id, err = readFD(s.path)
+		if err == nil {
+			return fd, raw, id, nil
 		}
-		raw, err := os.ReadFile(s.path)
-		if err != nil {
-			return nil, fileID{}, fmt.Errorf("users: %w", err)
+		if !errors.Is(err, errChanging) {
+			return -1, nil, fileID{}, err
 		}
-		if err := syscall.Stat(s.path, &after); err != nil {
-			return nil, fileID{}, fmt.Errorf("users: stat %s: %w", s.path, err)
-		}
-		if id := idOf(&after); id == idOf(&before) && int64(len(raw)) == id.size {
-			return raw, id, nil
-		}
-		lastErr = fmt.Errorf("users: %s kept changing while being read", s.path)
 		time.Sleep(2 * time.Millisecond)
 	}
-	return nil, fileID{}, lastErr
+	return -1, nil, fileID{}, err
+}
+
+var errChanging = errors.New("file kept changing while being read")
+
+func readFD(path string) (int, []byte, fileID, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, fileID{}, fmt.Errorf("users: open %s: %w", path, err)
+	}
+	fail := func(err error) (int, []byte, fileID, error) {
+		syscall.Close(fd)
+		return -1, nil, fileID{}, err
+	}
+	var before, after, named syscall.Stat_t
+	if err := syscall.Fstat(fd, &before); err != nil {
+		return fail(fmt.Errorf("users: stat %s: %w", path, err))
+	}
+	buf := make([]byte, 0, before.Size+512)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail(fmt.Errorf("users: read %s: %w", path, err))
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	if err := syscall.Fstat(fd, &after); err != nil {
+		return fail(fmt.Errorf("users: stat %s: %w", path, err))
+	}
+	if err := syscall.Stat(path, &named); err != nil {
+		return fail(fmt.Errorf("users: stat %s: %w", path, err))
+	}
+	id := idOf(&after)
+	if id != idOf(&before) || int64(len(buf)) != id.size || named.Ino != after.Ino || named.Dev != after.Dev {
+		return fail(fmt.Errorf("users: %s: %w", path, errChanging))
+	}
+	return fd, buf, id, nil
 }
 
 func isRacy(id fileID) bool {
@@ -291,10 +378,11 @@ func (s *FileStore) update(ctx context.Context, change func(*htFile) error) erro
 	}
 	defer unlock()
 
-	raw, _, err := s.readStable()
+	fd, raw, _, err := s.readStable()
 	if err != nil {
 		return err
 	}
+	syscall.Close(fd)
 	f := splitFile(raw)
 	if err := change(f); err != nil {
 		return err
@@ -306,15 +394,19 @@ func (s *FileStore) update(ctx context.Context, change func(*htFile) error) erro
 	if err := writeAtomic(s.path, out); err != nil {
 		return err
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(s.path, &st); err != nil {
-		return fmt.Errorf("users: stat %s: %w", s.path, err)
-	}
-	id := idOf(&st)
+	// Take what is now on disk as current (it is what we wrote: we hold
+	// the lock, and other writers are expected to take it too).
 	s.reloadMu.Lock()
-	s.snap.Store(&fileSnap{raw: out, id: id, racy: isRacy(id), users: f.users(s.path, nil)})
-	s.reloadMu.Unlock()
-	return nil
+	defer s.reloadMu.Unlock()
+	fd, raw, id, err := s.readStable()
+	if err != nil {
+		return err
+	}
+	users := f.users(s.path, nil)
+	if !bytes.Equal(raw, out) {
+		users = splitFile(raw).users(s.path, s.opts.Logger)
+	}
+	return s.install(&fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id), users: users})
 }
 
 // lockFile takes an exclusive flock on path (created 0600), polling so that

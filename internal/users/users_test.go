@@ -29,10 +29,16 @@ func testOptions(log *slog.Logger) Options {
 // newFileStore opens a store on a new file in a temporary folder.
 func newFileStore(t testing.TB, opts Options) *FileStore {
 	t.Helper()
-	s, err := OpenFile(filepath.Join(t.TempDir(), "data", "users.htpasswd"), opts)
+	return openFile(t, filepath.Join(t.TempDir(), "data", "users.htpasswd"), opts)
+}
+
+func openFile(t testing.TB, path string, opts Options) *FileStore {
+	t.Helper()
+	s, err := OpenFile(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -172,7 +178,7 @@ func TestOverlongPasswordRefused(t *testing.T) {
 	checkInvalid(t, s.SetPassword(ctx, "alice", p73), FieldPassword, want)
 	mustCheck(t, s, "alice", p72, Granted)
 	// bcrypt itself would accept p73 (it stops at byte 72); we must not.
-	if err := bcrypt.CompareHashAndPassword([]byte(s.snap.Load().users["alice"]), []byte(p73)); err != nil {
+	if err := bcrypt.CompareHashAndPassword([]byte(s.snap.users["alice"]), []byte(p73)); err != nil {
 		t.Fatalf("premise: bcrypt ignores byte 73: %v", err)
 	}
 	mustCheck(t, s, "alice", p73, Denied)
@@ -263,10 +269,7 @@ func TestRewriteKeepsOtherLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	s, err := OpenFile(path, testOptions(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openFile(t, path, testOptions(slog.New(slog.NewTextHandler(&logs, nil))))
 	if !strings.Contains(logs.String(), "line not understood") || !strings.Contains(logs.String(), "line=3") {
 		t.Errorf("invalid line not logged: %s", logs.String())
 	}
@@ -311,10 +314,7 @@ func TestWeakAndUnsupportedHashesLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	s, err := OpenFile(path, testOptions(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openFile(t, path, testOptions(slog.New(slog.NewTextHandler(&logs, nil))))
 	for range 3 {
 		mustCheck(t, s, "sha", "secret12", Granted)
 		mustCheck(t, s, "md5", "myPassword", Granted)
@@ -358,10 +358,7 @@ func TestReadsApacheHtpasswd(t *testing.T) {
 	if !strings.Contains(string(raw), "bcrypt:$2y$") {
 		t.Fatalf("premise: htpasswd -B writes $2y$:\n%s", raw)
 	}
-	s, err := OpenFile(path, testOptions(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openFile(t, path, testOptions(nil))
 	for _, tt := range []struct {
 		name, password string
 		want           Result
@@ -476,10 +473,7 @@ func TestRacyRewriteSeen(t *testing.T) {
 func TestConcurrentAdd(t *testing.T) {
 	ctx := context.Background()
 	a := newFileStore(t, testOptions(nil))
-	b, err := OpenFile(a.Path(), testOptions(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openFile(t, a.Path(), testOptions(nil))
 	const n = 300
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -542,10 +536,7 @@ func TestCrashMidWrite(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("real file changed")
 	}
-	s2, err := OpenFile(s.Path(), testOptions(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := openFile(t, s.Path(), testOptions(nil))
 	mustCheck(t, s2, "alice", "wonderland", Granted)
 	if err := s2.Add(ctx, "bob", "builder1"); err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ func (v *verifier) forget(name string) {
 // entry when full.
 type credCache struct {
 	seed     maphash.Seed
-	macs     sync.Pool // of hash.Hash (keyed HMAC, reset to its keyed state)
+	macs     sync.Pool // of *macState
 	perShard int
 	shards   [cacheShards]cacheShard
 }
@@ -128,22 +128,31 @@ func newCredCache(size int) *credCache {
 	key := make([]byte, 32)
 	rand.Read(key) // never fails (crypto/rand panics rather)
 	c := &credCache{seed: maphash.MakeSeed(), perShard: max(1, (size+cacheShards-1)/cacheShards)}
-	c.macs.New = func() any { return hmac.New(sha256.New, key) }
+	c.macs.New = func() any { return &macState{h: hmac.New(sha256.New, key)} }
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]cacheEntry)
 	}
 	return c
 }
 
-func (c *credCache) mac(name, password string) (out [sha256.Size]byte) {
-	h := c.macs.Get().(hash.Hash)
-	h.Reset()
+// macState is a keyed HMAC with its own buffers, reused through a pool so
+// that computing a MAC allocates nothing.
+type macState struct {
+	h   hash.Hash
+	in  []byte
+	sum [sha256.Size]byte
+}
+
+func (c *credCache) mac(name, password string) [sha256.Size]byte {
+	m := c.macs.Get().(*macState)
+	m.h.Reset()
 	// The name is bound in too; a NUL cannot occur in a stored name.
-	h.Write([]byte(name))
-	h.Write([]byte{0})
-	h.Write([]byte(password))
-	h.Sum(out[:0])
-	c.macs.Put(h)
+	m.in = append(append(append(m.in[:0], name...), 0), password...)
+	m.h.Write(m.in)
+	m.h.Sum(m.sum[:0])
+	out := m.sum
+	clear(m.in) // no password left lying in the pool
+	c.macs.Put(m)
 	return out
 }
 
