@@ -49,11 +49,33 @@ func TestStartReportsBadConfig(t *testing.T) {
 	}
 }
 
-// fakeTB records Fatal instead of ending the test.
+func TestMissingApacheSkipsUnlessCI(t *testing.T) {
+	saved := binaries
+	binaries = []string{"/nonexistent/apache2"}
+	t.Cleanup(func() { binaries = saved })
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		ft := &fakeTB{TB: t}
+		func() {
+			defer func() { recover() }()
+			Start(ft, Config{})
+		}()
+		if want := ci == "true"; ft.fatal != want || ft.skipped == want {
+			t.Errorf("CI=%q: fatal=%v skipped=%v", ci, ft.fatal, ft.skipped)
+		}
+	}
+}
+
+// fakeTB records Fatal and Skip instead of ending the test.
 type fakeTB struct {
 	testing.TB
-	fatal bool
-	msg   string
+	fatal, skipped bool
+	msg            string
+}
+
+func (f *fakeTB) Skip(args ...any) {
+	f.skipped = true
+	panic("skip")
 }
 
 func (f *fakeTB) Fatal(args ...any) {
