@@ -1,0 +1,354 @@
+package site
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/session"
+	"github.com/websession/websession/internal/users"
+)
+
+// Messages shown next to form fields.
+const (
+	msgLoginFailed   = "The user name or password is not right."
+	msgEnterPassword = "Enter a password."
+	msgEnterCurrent  = "Enter your current password."
+	msgWrongCurrent  = "The current password is not right."
+	msgMismatch      = "The two passwords are not the same."
+	msgTaken         = "That user name is taken."
+	msgNoSession     = "Your account was created. Sessions are off for this page, so please log in."
+)
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) error {
+	d := &pageData{}
+	if r.URL.Query().Get("loggedout") == "1" {
+		d.Notice = "You are logged out."
+	}
+	a.render(w, r, http.StatusOK, "home.html", d)
+	return nil
+}
+
+// loginPage shows the form that posts to the form-login-handler at
+// /login. httpd_location is filled from ?next= only for same-site paths.
+func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	d := &pageData{Failed: q.Get("failed") == "1", RegisterEnabled: a.opts.Users != nil}
+	if next := q.Get("next"); sameSitePath(next) {
+		d.Next = next
+	}
+	if q.Get("registered") == "1" {
+		d.Notice = msgNoSession
+	}
+	noStore(w)
+	a.render(w, r, http.StatusOK, "login.html", d)
+	return nil
+}
+
+func (a *app) registerPage(w http.ResponseWriter, r *http.Request) error {
+	if a.opts.Users == nil {
+		return &Error{Code: errNotConfigured}
+	}
+	noStore(w)
+	a.render(w, r, http.StatusOK, "register.html", &pageData{})
+	return nil
+}
+
+// register creates the account and logs the new user in by writing the
+// credentials into the session (the seamless transition).
+func (a *app) register(w http.ResponseWriter, r *http.Request) error {
+	if a.opts.Users == nil {
+		return &Error{Code: errNotConfigured}
+	}
+	// Learn first whether the session can be written: an unavailable store
+	// must not leave an account behind whose creator sees an error.
+	canLogin, err := a.sessionWritable(r)
+	if err != nil {
+		return err
+	}
+	values, err := readForm(w, r)
+	if err != nil {
+		return err
+	}
+	f := newForm()
+	name, pw, confirm := values.Get("username"), values.Get("password"), values.Get("confirm")
+	f.Values["username"] = name
+	if err := users.ValidateName(name); err != nil {
+		f.fail("username", userMessage(err))
+	}
+	checkNewPassword(f, pw, confirm)
+	if f.ok() {
+		err := a.opts.Users.Add(r.Context(), name, pw)
+		var invalid *users.InvalidError
+		switch {
+		case errors.Is(err, users.ErrExists):
+			f.fail("username", msgTaken)
+		case errors.As(err, &invalid):
+			f.fail(fieldOf(invalid, "username"), invalid.Message)
+		case err != nil:
+			return err
+		}
+	}
+	if !f.ok() {
+		noStore(w)
+		a.render(w, r, http.StatusUnprocessableEntity, "register.html", &pageData{Form: f})
+		return nil
+	}
+	a.logger.Info("site: user registered", "user", name)
+	if !canLogin {
+		http.Redirect(w, r, "/login?registered=1", http.StatusSeeOther)
+		return nil
+	}
+	if err := a.logIn(w, r, name, pw); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/private/", http.StatusSeeOther)
+	return nil
+}
+
+// requireUser returns the logged-in user, or redirects to the login page
+// (the configuration normally does that before the site sees the request).
+func (a *app) requireUser(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if u := a.currentUser(r); u != "" {
+		return u, true
+	}
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	return "", false
+}
+
+func (a *app) passwordPage(w http.ResponseWriter, r *http.Request) error {
+	if a.opts.Users == nil {
+		return &Error{Code: errNotConfigured}
+	}
+	user, ok := a.requireUser(w, r)
+	if !ok {
+		return nil
+	}
+	noStore(w)
+	a.render(w, r, http.StatusOK, "password.html", &pageData{User: user})
+	return nil
+}
+
+// changePassword checks the current password, stores the new one and
+// writes it into this session, so this session stays logged in while
+// every other session of the user fails its next check.
+func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
+	if a.opts.Users == nil {
+		return &Error{Code: errNotConfigured}
+	}
+	user, ok := a.requireUser(w, r)
+	if !ok {
+		return nil
+	}
+	if _, err := a.sessionWritable(r); err != nil {
+		return err
+	}
+	values, err := readForm(w, r)
+	if err != nil {
+		return err
+	}
+	f := newForm()
+	current, pw, confirm := values.Get("current"), values.Get("password"), values.Get("confirm")
+	if current == "" {
+		f.fail("current", msgEnterCurrent)
+	}
+	checkNewPassword(f, pw, confirm)
+	if f.ok() {
+		res, err := a.opts.Users.Check(r.Context(), user, current)
+		if err != nil {
+			return err
+		}
+		if res != users.Granted {
+			f.fail("current", msgWrongCurrent)
+		}
+	}
+	if f.ok() {
+		err := a.opts.Users.SetPassword(r.Context(), user, pw)
+		var invalid *users.InvalidError
+		switch {
+		case errors.Is(err, users.ErrNotFound):
+			// Deleted since the check: the session is no longer valid.
+			http.Redirect(w, r, "/login?failed=1", http.StatusSeeOther)
+			return nil
+		case errors.As(err, &invalid):
+			f.fail(fieldOf(invalid, "password"), invalid.Message)
+		case err != nil:
+			return err
+		}
+	}
+	if !f.ok() {
+		noStore(w)
+		a.render(w, r, http.StatusUnprocessableEntity, "password.html", &pageData{User: user, Form: f})
+		return nil
+	}
+	a.logger.Info("site: password changed", "user", user)
+	if err := a.logIn(w, r, user, pw); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/private/?changed=1", http.StatusSeeOther)
+	return nil
+}
+
+// checkNewPassword validates a new password and its confirmation.
+func checkNewPassword(f *form, pw, confirm string) {
+	switch {
+	case pw == "":
+		f.fail("password", msgEnterPassword)
+	default:
+		if err := users.ValidatePassword(pw); err != nil {
+			f.fail("password", userMessage(err))
+		}
+	}
+	if confirm != pw {
+		f.fail("confirm", msgMismatch)
+	}
+}
+
+// userMessage is the user-facing message of a users.InvalidError.
+func userMessage(err error) string {
+	var invalid *users.InvalidError
+	if errors.As(err, &invalid) {
+		return invalid.Message
+	}
+	return err.Error()
+}
+
+// fieldOf names the form field an InvalidError is about.
+func fieldOf(e *users.InvalidError, passwordField string) string {
+	if e.Field == users.FieldName {
+		return "username"
+	}
+	return passwordField
+}
+
+// sessionWritable reports whether this request has a session the new
+// credentials can go into; an unavailable store is an error (503).
+func (a *app) sessionWritable(r *http.Request) (bool, error) {
+	_, err := session.Load(r)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, session.ErrNoSession):
+		return false, nil
+	}
+	return false, err
+}
+
+// logIn writes the credentials into the session as the login handler
+// would: through the SessionHeader response header, which the session
+// middleware merges into the session and removes before the response
+// leaves (keys and values escaped exactly as Apache does), or directly.
+func (a *app) logIn(w http.ResponseWriter, r *http.Request, user, pw string) error {
+	if a.opts.SessionHeader == "" {
+		return authform.Login(r, a.opts.AuthName, user, pw)
+	}
+	w.Header().Set(a.opts.SessionHeader,
+		session.Escape(a.userKey)+"="+session.Escape(user)+"&"+
+			session.Escape(a.pwKey)+"="+session.Escape(pw))
+	return nil
+}
+
+func (a *app) logoutPage(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	a.render(w, r, http.StatusOK, "logout.html", &pageData{})
+	return nil
+}
+
+func (a *app) private(w http.ResponseWriter, r *http.Request) error {
+	user, ok := a.requireUser(w, r)
+	if !ok {
+		return nil
+	}
+	d := &pageData{User: user}
+	if r.URL.Query().Get("changed") == "1" {
+		d.Notice = "Your password was changed. You are still logged in here; your other sessions have ended."
+	}
+	a.render(w, r, http.StatusOK, "private.html", d)
+	return nil
+}
+
+// inspection is what the session inspector shows.
+type inspection struct {
+	Store      string
+	CookieName string
+	Raw        []string
+	Expiry     *time.Time
+	Entries    []inspected
+	Off        bool
+}
+
+type inspected struct {
+	Key, Value string
+	Masked     bool
+}
+
+const mask = "••••••••"
+
+// inspect shows the session: the raw cookie, the decoded table with
+// password values masked, the expiry and the store.
+func (a *app) inspect(w http.ResponseWriter, r *http.Request) error {
+	in := &inspection{Store: a.opts.StoreName, CookieName: a.opts.CookieName}
+	s, err := session.Load(r)
+	var secrets []string
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		in.Off = true
+	case err != nil:
+		return err
+	default:
+		for _, k := range s.Keys() {
+			v, _ := s.Get(k)
+			e := inspected{Key: k, Value: v}
+			if isPasswordKey(k) {
+				e.Value, e.Masked = "", true
+				if v != "" {
+					secrets = append(secrets, session.Escape(k)+"="+session.Escape(v))
+				}
+			}
+			in.Entries = append(in.Entries, e)
+		}
+		if s.Expiry != 0 {
+			t := time.UnixMicro(s.Expiry).UTC()
+			in.Expiry = &t
+		}
+	}
+	if in.CookieName != "" {
+		for _, v := range cookieValues(r, in.CookieName) {
+			// A plain (unencrypted) cookie carries the password in clear:
+			// mask it in the raw value too.
+			for _, sec := range secrets {
+				k, _, _ := strings.Cut(sec, "=")
+				v = strings.ReplaceAll(v, sec, k+"="+mask)
+			}
+			in.Raw = append(in.Raw, v)
+		}
+	}
+	a.render(w, r, http.StatusOK, "session.html", &pageData{Inspect: in})
+	return nil
+}
+
+// isPasswordKey reports whether a session key holds a password
+// (mod_auth_form's <AuthName>-pw), compared as APR tables compare keys.
+func isPasswordKey(k string) bool {
+	return len(k) >= 3 && strings.EqualFold(k[len(k)-3:], "-pw")
+}
+
+// cookieValues returns every value of the named cookie as the request
+// sent it, read from the Cookie headers directly, so that values
+// net/http would reject (Apache's cookies are not always RFC 6265 clean)
+// are still shown.
+func cookieValues(r *http.Request, name string) []string {
+	var out []string
+	for _, line := range r.Header.Values("Cookie") {
+		for part := range strings.SplitSeq(line, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && k == name {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}

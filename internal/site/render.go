@@ -1,0 +1,86 @@
+package site
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+
+	"github.com/websession/websession/templates"
+)
+
+// pageTemplate is one page parsed with the layout.
+type pageTemplate = *template.Template
+
+// pageData is what every template receives.
+type pageData struct {
+	Title   string // error pages
+	Message string // error pages
+	User    string // who is logged in, "" when nobody
+	Path    string // the request path, for aria-current in the navigation
+	Notice  string // a one-line status message
+
+	Form            *form
+	Next            string // login: the same-site path to return to
+	Failed          bool   // login: the last attempt failed
+	RegisterEnabled bool   // login: offer the registration link
+	Inspect         *inspection
+}
+
+// parseTemplates parses every page once, each with base.html.
+func parseTemplates() (map[string]pageTemplate, error) {
+	pages, err := fs.Glob(templates.FS, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	cache := map[string]pageTemplate{}
+	for _, page := range pages {
+		if page == "base.html" {
+			continue
+		}
+		t, err := template.New(page).ParseFS(templates.FS, "base.html", page)
+		if err != nil {
+			return nil, fmt.Errorf("site: template %s: %w", page, err)
+		}
+		cache[page] = t
+	}
+	return cache, nil
+}
+
+// render writes a page: into a buffer first, so that a template error
+// never sends half a page.
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page string, data *pageData) {
+	t, ok := a.templates[page]
+	if !ok {
+		a.logger.Error("site: no such template", "page", page)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	if data.User == "" {
+		data.User = a.currentUser(r)
+	}
+	data.Path = r.URL.Path
+	if data.Form == nil {
+		data.Form = newForm()
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base", data); err != nil {
+		a.logger.Error("site: template failed", "page", page, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// noStore marks pages with forms, so that no cache keeps them.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+}

@@ -1,0 +1,148 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/session"
+	"github.com/websession/websession/internal/users"
+	"github.com/websession/websession/static"
+)
+
+// maxBodyBytes bounds every form the site reads.
+const maxBodyBytes = 64 << 10
+
+// Options configure the site. The integrator fills them from the
+// configuration of the /login location.
+type Options struct {
+	// AuthName is the form-auth realm (e.g. "site"): registration and
+	// password change write the session keys <AuthName>-user and
+	// <AuthName>-pw, as the login handler does. Required.
+	AuthName string
+	// Users is the user store new accounts go into and passwords are
+	// changed in. nil: registration and password change answer with a
+	// page saying they are not configured.
+	Users users.Store
+	// SessionHeader is the SessionHeader response header (e.g.
+	// "X-Replace-Session") through which new credentials reach the
+	// session, as the manual's external applications do. "" writes them
+	// through session.Load instead.
+	SessionHeader string
+	// StoreName describes the session store on the inspector, e.g.
+	// `encrypted cookie "session"`.
+	StoreName string
+	// CookieName is the session cookie's name, so that the inspector can
+	// show its raw value from the request.
+	CookieName string
+	// Logger receives internal errors, once each; nil discards.
+	Logger *slog.Logger
+}
+
+// app holds what the handlers share.
+type app struct {
+	opts      Options
+	userKey   string
+	pwKey     string
+	logger    *slog.Logger
+	templates map[string]pageTemplate
+}
+
+// New returns the site's router. It parses every template once, so a
+// broken template stops start-up instead of a request.
+func New(opts Options) (http.Handler, error) {
+	if opts.AuthName == "" {
+		return nil, errors.New("site: AuthName is required (the realm of the login form)")
+	}
+	a := &app{
+		opts:    opts,
+		userKey: authform.UserKey(opts.AuthName),
+		pwKey:   authform.PasswordKey(opts.AuthName),
+		logger:  opts.Logger,
+	}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if a.templates, err = parseTemplates(); err != nil {
+		return nil, err
+	}
+	return a.routes(), nil
+}
+
+// routes is every page of the site in one place.
+func (a *app) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.GetHead)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, &Error{Code: errNotFound})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, &Error{Code: errMethod})
+	})
+
+	r.Get("/", a.handle(a.home))
+	r.Get("/login", a.handle(a.loginPage))
+	r.Get("/register", a.handle(a.registerPage))
+	r.Post("/register", a.handle(a.register))
+	r.Get("/password", a.handle(a.passwordPage))
+	r.Post("/password", a.handle(a.changePassword))
+	r.Get("/logout", a.handle(a.logoutPage))
+	r.Get("/private", http.RedirectHandler("/private/", http.StatusMovedPermanently).ServeHTTP)
+	r.Get("/private/", a.handle(a.private))
+	r.Get("/session", a.handle(a.inspect))
+
+	files, _ := fs.Sub(static.FS, ".")
+	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(files)))
+	return r
+}
+
+// handle adapts a handler that returns an error; every error goes through
+// fail, the one place that maps errors to pages.
+func (a *app) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	}
+}
+
+// currentUser is who the navigation shows as logged in: the user
+// authform.Protect authenticated on this request, else, on pages outside
+// protected locations, the session's <AuthName>-user when the session also
+// holds a password the user store still accepts (so a session ended by a
+// password change elsewhere does not look logged in). The store answers
+// from its verified-credential cache.
+func (a *app) currentUser(r *http.Request) string {
+	if u, ok := authform.User(r); ok {
+		return u
+	}
+	s, err := session.Load(r)
+	if err != nil {
+		return ""
+	}
+	user, _ := s.Get(a.userKey)
+	pw, _ := s.Get(a.pwKey)
+	if user == "" || pw == "" {
+		return ""
+	}
+	if a.opts.Users != nil && !a.granted(r.Context(), user, pw) {
+		return ""
+	}
+	return user
+}
+
+func (a *app) granted(ctx context.Context, user, pw string) bool {
+	res, err := a.opts.Users.Check(ctx, user, pw)
+	if err != nil {
+		a.logger.Warn("site: user store check failed", "err", err)
+		return false
+	}
+	return res == users.Granted
+}
