@@ -1,6 +1,7 @@
 package pgtest_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/websession/websession/internal/pgtest"
@@ -26,5 +27,19 @@ func TestOpenGivesEmptySeparateDatabases(t *testing.T) {
 	b.Get(&name2, `select current_database()`)
 	if name1 == name2 {
 		t.Fatalf("same database %q twice", name1)
+	}
+}
+
+// With DATABASE_URL set, databases are created on that server (here: the
+// local cluster, reached through a database URL pgtest handed out).
+func TestDatabaseURL(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
+	db := pgtest.Open(t)
+	var name string
+	if err := db.Get(&name, `select current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(name, "pgtest_") {
+		t.Fatalf("database %q, want a pgtest_ one", name)
 	}
 }

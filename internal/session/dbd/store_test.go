@@ -588,3 +588,39 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// An unchanged session refreshed (SessionMaxAge) after a concurrent request
+// renamed its row gets a fresh id: the old id is never brought back.
+func TestRefreshAfterRenameGetsFreshID(t *testing.T) {
+	db := migratedDB(t)
+	st := newStore(t, dbd.Options{DB: db, CookieName: "session"})
+	h, _, _ := exchange(t, st, "", 0, func(s *session.Session) { s.Set("a", "1") })
+	id1 := cookieID(t, h, "session", "HttpOnly;Secure;Version=1")
+
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", "session="+id1)
+	enc, id, found, err := st.Load(r)
+	if err != nil || !found {
+		t.Fatal(found, err)
+	}
+	// meanwhile another request changes the session
+	h, _, _ = exchange(t, st, "session="+id1, 0, func(s *session.Session) { s.Set("a", "2") })
+	id2 := cookieID(t, h, "session", "HttpOnly;Secure;Version=1")
+
+	s := session.New()
+	session.Decode(s, enc)
+	s.ID, s.MaxAge, s.Expiry = id, 60, nowµs+60e6
+	h = http.Header{}
+	if err := st.Save(r, h, s, session.Encode(s)); err != nil {
+		t.Fatal(err)
+	}
+	id3 := cookieID(t, h, "session", "Max-Age=60;HttpOnly;Secure;Version=1")
+	if id3 == id1 || id3 == id2 || s.ID != id3 {
+		t.Fatalf("ids %s %s %s (session %s)", id1, id2, id3, s.ID)
+	}
+	var keys []string
+	db.Select(&keys, `select key from session where key in ($1, $2, $3) order by key`, id1, id2, id3)
+	if len(keys) != 2 {
+		t.Fatalf("rows %v: want the rows of %s and %s only", keys, id2, id3)
+	}
+}
