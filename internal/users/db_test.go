@@ -1,0 +1,203 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/websession/websession/internal/database"
+	"github.com/websession/websession/internal/pgtest"
+)
+
+func TestPWQuery(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", "SELECT password FROM users WHERE name = $1"},
+		{"SELECT password FROM users WHERE name = %s", "SELECT password FROM users WHERE name = $1"},
+		{"  SELECT pw FROM accounts WHERE login = %s AND active  ", "SELECT pw FROM accounts WHERE login = $1 AND active"},
+		{"SELECT password FROM users WHERE name = $1", "SELECT password FROM users WHERE name = $1"},
+		{"SELECT password FROM users", ""},
+		{"SELECT password FROM users WHERE name = %s OR name = %s", ""},
+		{"SELECT password FROM users WHERE name = $1 AND x = $2", ""},
+		{"SELECT password FROM users WHERE name = %s AND x = $1", ""},
+	} {
+		got, err := PWQuery(tt.in)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("PWQuery(%q) = %q, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("PWQuery(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func newDBStore(t *testing.T, opts Options) (*DBStore, func(q string, args ...any)) {
+	t.Helper()
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	if err := database.Migrate(ctx, db, "up", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewDB(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, exec
+}
+
+func TestDBStore(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions(nil)
+	opts.Query = "SELECT password FROM users WHERE name = %s" // Apache's spelling
+	s, exec := newDBStore(t, opts)
+
+	if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(ctx, "alice", "wonderland2"); !errors.Is(err, ErrExists) {
+		t.Fatalf("second Add: %v, want ErrExists", err)
+	}
+	checkInvalid(t, s.Add(ctx, "bob", strings.Repeat("b", 73)), FieldPassword,
+		"The password is too long: at most 72 bytes (bcrypt's limit), this one has 73. Non-ASCII characters take 2 to 4 bytes each.")
+	checkInvalid(t, s.Add(ctx, "b:ob", "builder1"), FieldName, "The user name cannot contain a colon (:).")
+	if ok, err := s.Exists(ctx, "alice"); !ok || err != nil {
+		t.Fatalf("Exists(alice) = %v, %v", ok, err)
+	}
+	if ok, err := s.Exists(ctx, "bob"); ok || err != nil {
+		t.Fatalf("Exists(bob) = %v, %v", ok, err)
+	}
+	mustCheck(t, s, "alice", "wonderland", Granted)
+	mustCheck(t, s, "alice", "wonderland", Granted) // cached
+	mustCheck(t, s, "alice", "wonderlanD", Denied)
+	mustCheck(t, s, "bob", "wonderland", NotFound)
+	mustCheck(t, s, "alice", strings.Repeat("w", 73), Denied)
+
+	// Changed behind our back (another instance, psql, Apache's tools):
+	// the next Check sees it, cache or not.
+	h, _ := newHash("looking-glass", testCost)
+	exec(`UPDATE users SET password = $2 WHERE name = $1`, "alice", h)
+	mustCheck(t, s, "alice", "wonderland", Denied)
+	mustCheck(t, s, "alice", "looking-glass", Granted)
+
+	// Hashes written by Apache's htpasswd are read too.
+	exec(`INSERT INTO users (name, password) VALUES ('carol', '$apr1$KP00Q8ow$9bAI/TXw6RJcfnc8CtnL0/')`)
+	mustCheck(t, s, "carol", "myPassword", Granted)
+
+	if err := s.SetPassword(ctx, "alice", "new-password"); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, s, "alice", "looking-glass", Denied)
+	mustCheck(t, s, "alice", "new-password", Granted)
+	if err := s.SetPassword(ctx, "nobody", "new-password"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetPassword(nobody): %v", err)
+	}
+	var stored string
+	if err := s.db.GetContext(ctx, &stored, `SELECT password FROM users WHERE name = 'alice'`); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stored, "$2y$") {
+		t.Fatalf("stored %q, want $2y$ bcrypt", stored)
+	}
+	if err := s.Delete(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "alice"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Delete: %v", err)
+	}
+	mustCheck(t, s, "alice", "new-password", NotFound)
+}
+
+func TestDBStoreQueryForms(t *testing.T) {
+	ctx := context.Background()
+	s, exec := newDBStore(t, testOptions(nil))
+	if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	exec(`INSERT INTO users (name, password) VALUES ('nullpw', '')`)
+	for _, q := range []string{
+		// Extra columns, which Apache exports as AUTHENTICATE_*, are ignored.
+		"SELECT password, name AS login, created_at FROM users WHERE name = %s",
+		"SELECT password FROM users WHERE lower(name) = lower(%s)",
+		"SELECT NULLIF(password, '') FROM users WHERE name = $1",
+	} {
+		opts := testOptions(nil)
+		opts.Query = q
+		s2, err := NewDB(s.db, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCheck(t, s2, "alice", "wonderland", Granted)
+		mustCheck(t, s2, "alice", "wonderlanD", Denied)
+		mustCheck(t, s2, "mallory", "wonderland", NotFound)
+	}
+	// A NULL hash is no user; an empty hash cannot match.
+	opts := testOptions(nil)
+	opts.Query = "SELECT NULLIF(password, '') FROM users WHERE name = $1"
+	s3, _ := NewDB(s.db, opts)
+	mustCheck(t, s3, "nullpw", "anything1", NotFound)
+	mustCheck(t, s, "nullpw", "anything1", Denied)
+}
+
+func TestDBStoreTimeoutAndErrors(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newDBStore(t, testOptions(nil))
+	opts := testOptions(nil)
+	opts.Query = "SELECT (SELECT password FROM users WHERE name = %s) FROM pg_sleep(2)"
+	opts.Timeout = 100 * time.Millisecond
+	slow, err := NewDB(s.db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := slow.Check(ctx, "alice", "wonderland"); err == nil {
+		t.Fatal("slow query: no error")
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("timeout not applied: %v", d)
+	}
+	opts.Query = "SELECT password FROM no_such_table WHERE name = %s"
+	bad, _ := NewDB(s.db, opts)
+	if r, err := bad.Check(ctx, "alice", "wonderland"); err == nil || r != Denied {
+		t.Fatalf("query error: %v, %v; want Denied and an error (AUTH_GENERAL_ERROR)", r, err)
+	}
+}
+
+func TestDBStoreConcurrentAdd(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newDBStore(t, testOptions(nil))
+	const n = 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, exists int
+	for range n {
+		wg.Go(func() {
+			err := s.Add(ctx, "same", "password1")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrExists):
+				exists++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 1 || exists != n-1 {
+		t.Fatalf("%d added, %d ErrExists; want 1 and %d", ok, exists, n-1)
+	}
+}
