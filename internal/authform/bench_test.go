@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/session"
@@ -18,8 +19,8 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 // benchChain returns the session middleware around h, optionally behind
 // Protect, for an authenticated request.
-func benchChain(b *testing.B, protected bool) (http.Handler, *http.Request) {
-	_, store := userFile(b, "alice", "wonderland")
+func benchChain(b *testing.B, protected bool, opts users.Options) (http.Handler, *http.Request) {
+	_, store := userFileOpts(b, opts, "alice", "wonderland")
 	mw, err := session.Middleware(session.Config{Store: mustCookieStore(b)})
 	if err != nil {
 		b.Fatal(err)
@@ -60,14 +61,25 @@ func benchServe(b *testing.B, h http.Handler, r *http.Request) {
 
 // BenchmarkProtect is an authenticated request through the session
 // middleware and Protect, the users cache warm. Subtract
-// BenchmarkSessionOnly for the auth step itself.
+// BenchmarkSessionOnly for the auth step itself. The file store's default
+// looks at the file (fstat) on every Check; StatInterval bounds that.
 func BenchmarkProtect(b *testing.B) {
-	h, r := benchChain(b, true)
-	benchServe(b, h, r)
+	for _, bc := range []struct {
+		name string
+		opts users.Options
+	}{
+		{"stat-every-check", users.Options{}},
+		{"stat-interval-1s", users.Options{StatInterval: time.Second}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, r := benchChain(b, true, bc.opts)
+			benchServe(b, h, r)
+		})
+	}
 }
 
 // BenchmarkSessionOnly is the same request without Protect: the baseline.
 func BenchmarkSessionOnly(b *testing.B) {
-	h, r := benchChain(b, false)
+	h, r := benchChain(b, false, users.Options{})
 	benchServe(b, h, r)
 }

@@ -44,6 +44,12 @@ func htpasswd(t testing.TB, args ...string) {
 // for the name/password pairs and opens it as a real file store.
 func userFile(t testing.TB, pairs ...string) (string, *users.FileStore) {
 	t.Helper()
+	return userFileOpts(t, users.Options{}, pairs...)
+}
+
+// userFileOpts is userFile with store options (cost and logger are set).
+func userFileOpts(t testing.TB, opts users.Options, pairs ...string) (string, *users.FileStore) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "passwd")
 	for i := 0; i < len(pairs); i += 2 {
 		flags := "-Bb"
@@ -52,7 +58,8 @@ func userFile(t testing.TB, pairs ...string) (string, *users.FileStore) {
 		}
 		htpasswd(t, flags, path, pairs[i], pairs[i+1])
 	}
-	st, err := users.OpenFile(path, users.Options{Cost: users.MinCost, Logger: slog.New(slog.DiscardHandler)})
+	opts.Cost, opts.Logger = users.MinCost, slog.New(slog.DiscardHandler)
+	st, err := users.OpenFile(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
