@@ -101,9 +101,12 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 	if au.Name == "" {
 		return authform.Options{}, errors.New("AuthName: form authentication needs an AuthName; it prefixes the session keys")
 	}
-	providers, err := a.deps.Users.For(au)
-	if err != nil {
-		return authform.Options{}, err
+	var providers []users.Store
+	if set.Handler != "form-logout-handler" {
+		var err error
+		if providers, err = a.deps.Users.For(au); err != nil {
+			return authform.Options{}, err
+		}
 	}
 	opts := authform.Options{
 		AuthName:              au.Name,
