@@ -206,6 +206,7 @@ func startCluster() {
 		return
 	}
 	c.dir = dir
+	c.watchdog() // from now on, whatever happens to this process
 	if os.Geteuid() == 0 {
 		// initdb refuses to run as root: run the cluster as "postgres".
 		u, err := user.Lookup("postgres")
@@ -237,7 +238,6 @@ func startCluster() {
 		os.RemoveAll(dir)
 		return
 	}
-	c.watchdog()
 	cluster = c
 }
 
