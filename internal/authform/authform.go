@@ -1,7 +1,6 @@
 package authform
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/subtle"
@@ -11,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/users"
@@ -217,7 +217,7 @@ func (c *config) replay(r *http.Request, f form) (*http.Request, int) {
 	if hasMimetype && hasBody {
 		r2.Header.Set("Content-Type", mimetype)
 		r2.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		r2.Body = io.NopCloser(bytes.NewReader([]byte(body)))
+		r2.Body = io.NopCloser(strings.NewReader(body))
 		r2.ContentLength = int64(len(body))
 	} else {
 		r2.Header.Del("Content-Type")
@@ -234,7 +234,7 @@ func validMethod(m string) bool {
 	}
 	for i := 0; i < len(m); i++ {
 		c := m[i]
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
 			return false
 		}
 	}

@@ -324,9 +324,8 @@ func TestThrottle(t *testing.T) {
 	})
 	t.Run("per client address", func(t *testing.T) {
 		s := setup(t)
-		for i, user := range []string{"alice", "carol", "dave"} {
+		for _, user := range []string{"alice", "carol", "dave"} {
 			check(t, s.do(req{target: "/admin/x", form: creds(user, "wrong-password"), remote: "[2001:db8::1]:1000"}), want{status: 401})
-			_ = i
 		}
 		// the same /64, another user
 		check(t, s.do(req{target: "/dologin", form: creds("erin", "whatever1"), remote: "[2001:db8::2]:1000"}), tooMany)
@@ -402,7 +401,6 @@ func TestLocationExpressions(t *testing.T) {
 }
 
 func TestLoginAndLogoutFunctions(t *testing.T) {
-	_, store := userFile(t, "alice", "wonderland")
 	st := mustCookieStore(t)
 	mw, _ := session.Middleware(session.Config{Store: st})
 	var err error
@@ -419,7 +417,6 @@ func TestLoginAndLogoutFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, s.do(req{target: "/out", cookie: aliceCookie + "&x=1"}), want{cookie: "session=x=1;path=/"})
-	_ = store
 	if authform.UserKey("/admin") != "/admin-user" || authform.PasswordKey("/admin") != "/admin-pw" || authform.SiteKey("/admin") != "/admin-site" {
 		t.Error("session keys")
 	}

@@ -172,4 +172,4 @@ func (o Options) compile(who string, needProviders bool) (*config, error) {
 	return c, nil
 }
 
-var errNoRequire = errors.New("Require: valid-user or user NAME... is needed for a protected location")
+var errNoRequire = errors.New("authform: Protect: Require: valid-user or user NAME... is needed for a protected location")
