@@ -7,12 +7,14 @@
 // the provider results of the Apache authn API (AUTH_GRANTED, AUTH_DENIED,
 // AUTH_USER_NOT_FOUND); a returned error is AUTH_GENERAL_ERROR.
 //
-// What the file store reads: every hash Apache's htpasswd writes on Linux
-// except traditional crypt(3) DES: bcrypt ($2y$, $2a$, $2b$), APR1-MD5
-// ($apr1$) and {SHA}. APR1 and SHA are accepted so existing files keep
-// working, and logged once per user as weak. DES crypt, glibc's $5$/$6$
-// and plain text are refused (Denied, logged once per user): set a new
-// password for such users. Both stores write bcrypt only, with the $2y$
+// What both stores read: every hash Apache's htpasswd writes on Linux
+// except traditional crypt(3) DES: bcrypt ($2y$, $2a$, $2b$), SHA-crypt
+// ($5$, $6$: htpasswd -2, -5), APR1-MD5 ($apr1$, htpasswd -m) and {SHA}
+// (htpasswd -s). APR1 and SHA are accepted so existing files keep working,
+// and logged once per user as weak. DES crypt (htpasswd -d), plain text
+// (-p) and anything else are refused (Denied, logged once per user: set a
+// new password for such users); DES crypt would need a DES implementation
+// with crypt's salted E-box, which the standard library does not offer. Both stores write bcrypt only, with the $2y$
 // prefix of htpasswd -B, so Apache reads what we write.
 //
 // Where we part from Apache, on purpose:

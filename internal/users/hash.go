@@ -18,6 +18,7 @@ const (
 	hashBcrypt                      // $2y$, $2a$, $2b$ (htpasswd -B)
 	hashAPR1                        // $apr1$ (htpasswd -m, its old default)
 	hashSHA                         // {SHA} (htpasswd -s)
+	hashSHACrypt                    // $5$, $6$ (htpasswd -2, -5; crypt(3) in Apache)
 )
 
 func (k hashKind) String() string {
@@ -28,6 +29,8 @@ func (k hashKind) String() string {
 		return "apr1-md5"
 	case hashSHA:
 		return "sha1"
+	case hashSHACrypt:
+		return "sha-crypt"
 	}
 	return "unsupported"
 }
@@ -43,6 +46,8 @@ func kindOf(stored string) hashKind {
 		return hashAPR1
 	case strings.HasPrefix(stored, "{SHA}"):
 		return hashSHA
+	case strings.HasPrefix(stored, "$5$"), strings.HasPrefix(stored, "$6$"):
+		return hashSHACrypt
 	}
 	return hashUnsupported
 }
@@ -68,6 +73,9 @@ func verifyHash(kind hashKind, stored, password string) bool {
 		sum := sha1.Sum([]byte(password))
 		want := "{SHA}" + base64.StdEncoding.EncodeToString(sum[:])
 		return subtle.ConstantTimeCompare([]byte(want), []byte(stored)) == 1
+	case hashSHACrypt:
+		got := shaCrypt(password, stored)
+		return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(stored)) == 1
 	}
 	return false
 }

@@ -309,7 +309,8 @@ func TestWeakAndUnsupportedHashesLoggedOnce(t *testing.T) {
 	content := "sha:{SHA}6UJOfiqIYKDTGYp5TpQiLXoQg9I=\n" +
 		"md5:$apr1$KP00Q8ow$9bAI/TXw6RJcfnc8CtnL0/\n" + // myPassword, from htpasswd -nbm
 		"des:esJ4oL4Sb7atM\n" + // secret12, crypt(3) DES: unsupported
-		"sha512:$6$rounds=5000$abc$xyz\n"
+		"plain:secret12\n" + // htpasswd -p: unsupported
+		"sha512:$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n"
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -320,12 +321,14 @@ func TestWeakAndUnsupportedHashesLoggedOnce(t *testing.T) {
 		mustCheck(t, s, "md5", "myPassword", Granted)
 		mustCheck(t, s, "md5", "mypassword", Denied)
 		mustCheck(t, s, "des", "secret12", Denied)
+		mustCheck(t, s, "plain", "secret12", Denied)
+		mustCheck(t, s, "sha512", "Hello world!", Granted)
 		mustCheck(t, s, "sha512", "secret12", Denied)
 	}
 	out := logs.String()
 	for _, want := range []string{
 		"user=sha scheme=sha1", "user=md5 scheme=apr1-md5",
-		"user=des scheme=unsupported", "user=sha512 scheme=unsupported",
+		"user=des scheme=unsupported", "user=plain scheme=unsupported",
 	} {
 		if n := strings.Count(out, want); n != 1 {
 			t.Errorf("%q logged %d times, want once:\n%s", want, n, out)
@@ -354,6 +357,8 @@ func TestReadsApacheHtpasswd(t *testing.T) {
 	runHtpasswd(t, "-m", "-b", path, "apr1", "apr1-pw")
 	runHtpasswd(t, "-s", "-b", path, "sha", "sha-pw")
 	runHtpasswd(t, "-d", "-b", path, "des", "des-pw")
+	runHtpasswd(t, "-2", "-b", path, "sha256", "sha256-pw")
+	runHtpasswd(t, "-5", "-r", "6000", "-b", path, "sha512", "sha512-pw")
 	raw, _ := os.ReadFile(path)
 	if !strings.Contains(string(raw), "bcrypt:$2y$") {
 		t.Fatalf("premise: htpasswd -B writes $2y$:\n%s", raw)
@@ -370,6 +375,10 @@ func TestReadsApacheHtpasswd(t *testing.T) {
 		{"apr1", "apr1-pX", Denied},
 		{"sha", "sha-pw", Granted},
 		{"sha", "sha-pX", Denied},
+		{"sha256", "sha256-pw", Granted},
+		{"sha256", "sha256-pX", Denied},
+		{"sha512", "sha512-pw", Granted},
+		{"sha512", "sha512-pX", Denied},
 		{"des", "des-pw", Denied}, // unsupported scheme
 		{"nobody", "des-pw", NotFound},
 	} {
@@ -642,4 +651,41 @@ func FuzzParseLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSHACrypt(t *testing.T) {
+	for _, tt := range []struct{ password, want string }{
+		// Drepper's specification: rounds below 1000 are raised to 1000.
+		{"the minimum number is still observed", "$6$rounds=1000$roundstoolow$kUMsbe306n21p9R.FRkW3IGn.S9NPN0x50YhH1xhLsPuWGsUSklZt58jaTfF4ZEQpyUNGc0dqbpBYYBaHHrsX."},
+		// openssl passwd -5 / -6 -salt saltstring 'Hello world!'
+		{"Hello world!", "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"},
+		{"Hello world!", "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"},
+		// htpasswd -nb -2 / -5 -r 10000
+		{"Hello world!", "$5$fv1GHRCo.obY6JQd$v46Kxzgk7aLV1OO/Ze3XjgtOfa1lw.KtRYEFp385g08"},
+		{"pw", "$6$rounds=10000$8FIlP4vVCcg7ko0o$wl4464F0WtI1di54T6RmDUJi0wpNV8u5uFRSgCDNz2vuajweuweDWuu/Vi1HjhZN.vX.pMky75SVxVB4tl96Y0"},
+	} {
+		if got := shaCrypt(tt.password, tt.want); got != tt.want {
+			t.Errorf("shaCrypt(%q) = %s\nwant %s", tt.password, got, tt.want)
+		}
+	}
+	if got := shaCrypt("Hello world!", "$6$rounds=10$roundstoolow"); !strings.HasPrefix(got, "$6$rounds=1000$roundstoolow$") {
+		t.Errorf("rounds not clamped: %s", got)
+	}
+	for _, bad := range []string{"$5$rounds=x$salt$", "$5$rounds=10", "$7$salt$"} {
+		if got := shaCrypt("pw", bad); got != "" {
+			t.Errorf("shaCrypt(%q) = %q, want \"\"", bad, got)
+		}
+	}
+	_ = shaCrypt("", "$5$$") // empty password and salt: no panic
+}
+
+func TestSHACryptNotLogged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users")
+	os.WriteFile(path, []byte("sha512:$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n"), 0o600)
+	var logs bytes.Buffer
+	s := openFile(t, path, testOptions(slog.New(slog.NewTextHandler(&logs, nil))))
+	mustCheck(t, s, "sha512", "Hello world!", Granted)
+	if logs.Len() != 0 {
+		t.Errorf("SHA-crypt logged: %s", logs.String())
+	}
 }
