@@ -29,7 +29,11 @@ func newSite(a *app) (http.Handler, error) {
 		opts.CookieName = login.DBD.CookieName
 		opts.StoreName = fmt.Sprintf("PostgreSQL session table, id in cookie %q", login.DBD.CookieName)
 	}
-	if login.Handler == "form-login-handler" && login.Auth.Name != "" {
+	if login.Auth.Name == "" {
+		// A configuration without form login (the cookie and crypto
+		// examples): the pages still run; registration says it is off.
+		opts.AuthName = "site"
+	} else if login.Handler == "form-login-handler" {
 		stores, err := a.users.For(login.Auth)
 		if err != nil {
 			return nil, fmt.Errorf("%s: <Location /login>: %w", a.cfg.File, err)

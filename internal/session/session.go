@@ -80,13 +80,17 @@ func (s *Session) remove(key string) {
 }
 
 // Clear removes every entry and the expiry and marks the session changed.
+// The store's ID is kept, so that the store can delete what it holds.
 func (s *Session) Clear() {
 	s.dirty = true
-	s.reset()
+	clear(s.entries)
+	s.entries = s.entries[:0]
+	s.Expiry = 0
 }
 
-// reset empties the session in place without marking it dirty; it is how an
-// expired or undecodable session becomes a blank one (PR 56052).
+// reset empties the session in place without marking it dirty and forgets
+// its ID; it is how an expired or undecodable session becomes a blank one
+// (PR 56052).
 func (s *Session) reset() {
 	clear(s.entries)
 	s.entries = s.entries[:0]

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/websession/websession/configs"
+	"github.com/websession/websession/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// serverRoot makes a ServerRoot like a checkout's: the repository's
+// cgi-bin linked in, and data/ with a passphrase as on first run.
+func serverRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	cgi, err := filepath.Abs("../../cgi-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(cgi, filepath.Join(root, "cgi-bin")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDefaultData(root); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// startServer runs `web -config FILE serve` in-process on a free loopback
+// port with configText as FILE, and returns the base URL.
+func startServer(t *testing.T, configText string) string {
+	t.Helper()
+	return startServerEnv(t, configText, nil)
+}
+
+// startServerEnv is startServer with ${VAR} values from env.
+func startServerEnv(t *testing.T, configText string, env map[string]string) string {
+	t.Helper()
+	root := serverRoot(t)
+	file := filepath.Join(root, "site.conf")
+	if err := os.WriteFile(file, []byte(configText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	opts := options{
+		configFile: file, listen: "127.0.0.1:0",
+		getenv: func(k string) string { return env[k] },
+		stdout: io.Discard, stderr: io.Discard,
+	}
+	go func() { done <- serve(ctx, opts, func(addr string) { ready <- addr }) }()
+	select {
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server stopped with: %v", err)
+			}
+		})
+		return "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("server did not start within 30s")
+	}
+	return ""
+}
+
+func shipped(t *testing.T, name string) string {
+	t.Helper()
+	b, err := configs.Files.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// visitor is an HTTP client with a cookie jar that does not follow
+// redirects, so each step's answer can be checked.
+type visitor struct {
+	t      *testing.T
+	client *http.Client
+	base   string
+}
+
+func newVisitor(t *testing.T, base string) *visitor {
+	jar, _ := cookiejar.New(nil)
+	return &visitor{t: t, base: base, client: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *visitor) get(path string) (*http.Response, string) {
+	b.t.Helper()
+	res, err := b.client.Get(b.base + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+func (b *visitor) post(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	res, err := b.client.PostForm(b.base+path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+func expect(t *testing.T, res *http.Response, status int, location string) {
+	t.Helper()
+	if res.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d", res.Request.Method, res.Request.URL.Path, res.StatusCode, status)
+	}
+	if location != "" && res.Header.Get("Location") != location {
+		t.Fatalf("%s %s: Location %q, want %q", res.Request.Method, res.Request.URL.Path, res.Header.Get("Location"), location)
+	}
+}
+
+// siteFlow registers, uses the private area, changes the password, logs
+// out and back in: what every site configuration must support.
+func siteFlow(t *testing.T, base string) {
+	b := newVisitor(t, base)
+	res, _ := b.get("/private/")
+	expect(t, res, http.StatusFound, "/login?next=/private/")
+	res, _ = b.post("/register", url.Values{"username": {"carol"}, "password": {"correct horse"}, "confirm": {"correct horse"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	res, body := b.get("/private/")
+	expect(t, res, http.StatusOK, "")
+	if !strings.Contains(body, "carol") {
+		t.Fatalf("private page does not greet carol: %.300s", body)
+	}
+	other := newVisitor(t, base)
+	res, _ = other.post("/login", url.Values{"httpd_username": {"carol"}, "httpd_password": {"correct horse"}})
+	expect(t, res, http.StatusFound, "/private/")
+	res, _ = b.post("/password", url.Values{"current": {"correct horse"}, "password": {"battery staple"}, "confirm": {"battery staple"}})
+	expect(t, res, http.StatusSeeOther, "")
+	res, _ = b.get("/private/")
+	expect(t, res, http.StatusOK, "")
+	res, _ = other.get("/private/")
+	expect(t, res, http.StatusFound, "/login?next=/private/")
+	res, _ = b.post("/logout", nil)
+	expect(t, res, http.StatusTemporaryRedirect, "/?loggedout=1")
+	res, _ = b.get("/private/")
+	expect(t, res, http.StatusFound, "")
+	res, _ = b.post("/login", url.Values{"httpd_username": {"carol"}, "httpd_password": {"correct horse"}})
+	expect(t, res, http.StatusFound, "/login?failed=1")
+	res, _ = b.post("/login", url.Values{"httpd_username": {"carol"}, "httpd_password": {"battery staple"}})
+	expect(t, res, http.StatusFound, "/private/")
+	res, _ = b.get("/private/")
+	expect(t, res, http.StatusOK, "")
+}
+
+func TestDefaultConfiguration(t *testing.T) {
+	siteFlow(t, startServer(t, shipped(t, "default.conf")))
+}
+
+func TestPostgresConfiguration(t *testing.T) {
+	dsn := pgtest.URL(t)
+	base := startServerEnv(t, shipped(t, "postgres.conf"), map[string]string{"DATABASE_URL": dsn, "SESSION_SECRET": "test secret"})
+	siteFlow(t, base)
+}
+
+func TestCookieConfiguration(t *testing.T) {
+	b := newVisitor(t, startServer(t, shipped(t, "cookie.conf")))
+	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue&size=10")
+	expect(t, res, http.StatusOK, "")
+	if got := res.Header.Values("Set-Cookie"); len(got) != 1 || !strings.HasPrefix(got[0], "session=colour=blue&size=10;") {
+		t.Fatalf("Set-Cookie %q", got)
+	}
+	_, body := b.get("/cgi-bin/session-demo")
+	if !strings.Contains(body, "HTTP_SESSION=colour=blue&size=10\n") {
+		t.Fatalf("CGI saw %q", body)
+	}
+}
+
+func TestCryptoConfiguration(t *testing.T) {
+	b := newVisitor(t, startServerEnv(t, shipped(t, "crypto.conf"), map[string]string{"SESSION_SECRET": "s3cret"}))
+	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue")
+	cookies := res.Header.Values("Set-Cookie")
+	if len(cookies) != 1 || strings.Contains(cookies[0], "colour") {
+		t.Fatalf("Set-Cookie %q: want one encrypted cookie", cookies)
+	}
+	value := strings.TrimPrefix(strings.SplitN(cookies[0], ";", 2)[0], "session=")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"session", "decode", "-passphrase", "s3cret", value}, os.Getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "colour=blue\n") {
+		t.Fatalf("web session decode printed %q", out.String())
+	}
+	_, body := b.get("/cgi-bin/session-demo")
+	if !strings.Contains(body, "HTTP_SESSION=colour=blue&expiry=") {
+		t.Fatalf("CGI saw %q", body)
+	}
+}
+
+func TestSessionCommandRoundTrip(t *testing.T) {
+	var enc, dec bytes.Buffer
+	if err := run(context.Background(), []string{"session", "encode", "-passphrase", "secret", "user=alice&role=admin"}, os.Getenv, &enc, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"session", "decode", "-passphrase", "other", "-passphrase", "secret", strings.TrimSpace(enc.String())}, os.Getenv, &dec, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if dec.String() != "user=alice\nrole=admin\n" {
+		t.Fatalf("decoded %q", dec.String())
+	}
+	// The manual's vector V1 (spec §4.6), made by the same algorithm httpd uses.
+	dec.Reset()
+	v1 := "Y2ivqSi0gYUAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH7prq7/uUK7Ohxcf4x2PT3P7ijQ/oK89AQe8ZPtS9kKy"
+	if err := run(context.Background(), []string{"session", "decode", "-passphrase", "secret", v1}, os.Getenv, &dec, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if dec.String() != "user=alice\nrole=admin\n" {
+		t.Fatalf("V1 decoded %q", dec.String())
+	}
+	if err := run(context.Background(), []string{"session", "decode", "-passphrase", "wrong", v1}, os.Getenv, io.Discard, io.Discard); err == nil {
+		t.Fatal("a wrong passphrase decoded")
+	}
+}
+
+func TestUserCommand(t *testing.T) {
+	root := serverRoot(t)
+	conf := filepath.Join(root, "site.conf")
+	if err := os.WriteFile(conf, []byte(shipped(t, "default.conf")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := func(stdin string, args ...string) error {
+		return runWithInput(context.Background(), append([]string{"-config", conf}, args...), os.Getenv, strings.NewReader(stdin), io.Discard, io.Discard)
+	}
+	if err := cmd("longenough\n", "user", "add", "dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd("longenough\n", "user", "add", "dave"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("second add: %v", err)
+	}
+	if err := cmd("short\n", "user", "passwd", "dave"); err == nil || !strings.Contains(err.Error(), "too short") {
+		t.Fatalf("short password: %v", err)
+	}
+	if err := cmd(strings.Repeat("x", 73)+"\n", "user", "passwd", "dave"); err == nil || !strings.Contains(err.Error(), "72 bytes") {
+		t.Fatalf("73-byte password: %v", err)
+	}
+	if err := cmd("", "user", "delete", "dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd("", "user", "delete", "dave"); err == nil {
+		t.Fatal("deleting a missing user succeeded")
+	}
+	htpasswd, err := os.ReadFile(filepath.Join(root, "data", "users.htpasswd"))
+	if err != nil || strings.Contains(string(htpasswd), "dave") {
+		t.Fatalf("user file after delete: %q, %v", htpasswd, err)
+	}
+}
+
+func TestBadConfigurationStopsStartup(t *testing.T) {
+	root := t.TempDir()
+	conf := filepath.Join(root, "bad.conf")
+	if err := os.WriteFile(conf, []byte("Session On\nSessionMaxAge soon\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"-config", conf}, os.Getenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "bad.conf:2: SessionMaxAge") {
+		t.Fatalf("error %v, want one naming bad.conf:2 and SessionMaxAge", err)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if err := run(context.Background(), []string{"frobnicate"}, os.Getenv, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
