@@ -441,12 +441,16 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 
 // writeAtomic replaces path with data: a temporary file in the same
 // folder, fsync, rename over path, fsync of the folder. The file keeps its
-// permission bits (0600 for a new one). A crash leaves either the old or
+// permission bits (0600 for a new one), and its owner and group when the
+// process may set them. A crash leaves either the old or
 // the new file, plus at worst a stray ".<name>.tmp-*" file.
 func writeAtomic(path string, data []byte) (err error) {
-	perm := fs.FileMode(0o600)
+	perm, uid, gid := fs.FileMode(0o600), -1, -1
 	if fi, err := os.Stat(path); err == nil {
 		perm = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -464,6 +468,11 @@ func writeAtomic(path string, data []byte) (err error) {
 	}()
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("users: %w", err)
+	}
+	if uid >= 0 {
+		// Keep the owner and group (say root:www-data 0640, for Apache to
+		// read), where we are allowed to; otherwise the file becomes ours.
+		_ = tmp.Chown(uid, gid)
 	}
 	if err = tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("users: %w", err)

@@ -689,3 +689,44 @@ func TestSHACryptNotLogged(t *testing.T) {
 		t.Errorf("SHA-crypt logged: %s", logs.String())
 	}
 }
+
+// TestCheckDuringWrites checks a stable user from several goroutines while
+// the file is rewritten by us and replaced by another store: no Check may
+// fail or see a half-written file.
+func TestCheckDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	other := openFile(t, s.Path(), testOptions(nil))
+	if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if r, err := s.Check(ctx, "alice", "wonderland"); r != Granted || err != nil {
+					t.Errorf("Check during writes: %v, %v", r, err)
+					return
+				}
+			}
+		})
+	}
+	for i := range 40 {
+		w := s
+		if i%2 == 1 {
+			w = other
+		}
+		if err := w.Add(ctx, fmt.Sprintf("u%d", i), "password1"); err != nil {
+			t.Error(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	mustCheck(t, s, "u39", "password1", Granted)
+}
