@@ -88,6 +88,12 @@ func (a *app) routes() http.Handler {
 	})
 
 	r.Get("/", a.handle(a.home))
+	// The logout handler answers 307, as httpd does, so the browser repeats
+	// its POST at AuthFormLogoutLocation (here /?loggedout=1): turn it into
+	// a GET of the same page, which changes nothing.
+	r.Post("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.RequestURI(), http.StatusSeeOther)
+	})
 	r.Get("/login", a.handle(a.loginPage))
 	r.Get("/register", a.handle(a.registerPage))
 	r.Post("/register", a.handle(a.register))

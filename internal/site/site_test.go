@@ -444,6 +444,9 @@ func TestPasswordChange(t *testing.T) {
 
 	// Log out, then the new password works and the old one fails.
 	wantStatus(t, alice.post("/logout", nil), http.StatusTemporaryRedirect, "/?loggedout=1")
+	// The browser repeats the POST there (307); the site turns it into a GET.
+	wantStatus(t, alice.post("/?loggedout=1", nil), http.StatusSeeOther, "/?loggedout=1")
+	wantBody(t, alice.get("/?loggedout=1"), "You are logged out.", "Not logged in")
 	wantStatus(t, alice.get("/private/"), http.StatusFound, "/login?next=/private/")
 	wantStatus(t, alice.post("/login", url.Values{"httpd_username": {"alice"}, "httpd_password": {"old password"}}), http.StatusFound, "/login?failed=1")
 	wantStatus(t, alice.post("/login", url.Values{"httpd_username": {"alice"}, "httpd_password": {"new password"}}), http.StatusFound, "/private/")
