@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestComposeFile checks docker-compose.yml the only way this machine can:
+// Docker does not run here, but docker-compose parses and validates it.
+func TestComposeFile(t *testing.T) {
+	bin, err := exec.LookPath("docker-compose")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("docker-compose is not installed (CI installs it via .ci/run)")
+		}
+		t.Skip("docker-compose is not installed")
+	}
+	out, err := exec.Command(bin, "-f", "../../docker-compose.yml", "config").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
+	for _, want := range []string{"image: postgres:15", "/app/configs/postgres.conf", "DATABASE_URL:", "SESSION_SECRET:", "condition: service_healthy"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("compose configuration lacks %q", want)
+		}
+	}
+	if _, err := shippedFile("postgres.conf"); err != nil {
+		t.Errorf("the compose file runs configs/postgres.conf: %v", err)
+	}
+	docker, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CGO_ENABLED=0", "USER nonroot", "COPY --from=build /src/configs /app/configs"} {
+		if !strings.Contains(string(docker), want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}
+
+func shippedFile(name string) ([]byte, error) { return os.ReadFile("../../configs/" + name) }
