@@ -201,3 +201,26 @@ func TestDBStoreConcurrentAdd(t *testing.T) {
 		t.Fatalf("%d added, %d ErrExists; want 1 and %d", ok, exists, n-1)
 	}
 }
+
+// BenchmarkDBCheck: warm cache, one SELECT per Check over a Unix socket.
+func BenchmarkDBCheck(b *testing.B) {
+	db := pgtest.Open(b)
+	ctx := context.Background()
+	if err := database.Migrate(ctx, db, "up", io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewDB(db, Options{Cost: DefaultCost})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Add(ctx, "alice", "wonderland"); err != nil {
+		b.Fatal(err)
+	}
+	mustCheckB(b, s, "alice", "wonderland")
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := s.Check(ctx, "alice", "wonderland"); r != Granted || err != nil {
+			b.Fatal(r, err)
+		}
+	}
+}

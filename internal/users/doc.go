@@ -27,6 +27,13 @@
 //     by another process, by Apache's htpasswd editing the file) changes the
 //     stored hash, so the next Check verifies afresh: the semantics are
 //     Apache's (an old session gets 401 on its next request) at microseconds.
+//   - Staleness: the file store keeps the parsed file in memory and a
+//     descriptor open on it; each Check makes one fstat(2) of that
+//     descriptor (an in-place rewrite changes size/mtime/ctime, a
+//     replacement by rename or a removal unlinks it) and re-reads the file
+//     when anything changed, or while the file is younger than the file
+//     system's timestamp granularity (then the bytes are compared).
+//     Options.StatInterval can make the check periodic instead.
 //   - bcrypt ignores password bytes past 72. We never truncate silently:
 //     setting a password over 72 bytes is refused with a message, and a
 //     Check with one is Denied without hashing it.

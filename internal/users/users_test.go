@@ -730,3 +730,75 @@ func TestCheckDuringWrites(t *testing.T) {
 	wg.Wait()
 	mustCheck(t, s, "u39", "password1", Granted)
 }
+
+// TestConcurrentAddProcesses has real processes (this test binary, run as
+// helpers) add users to one file at the same time as this process.
+func TestConcurrentAddProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	ctx := context.Background()
+	s := newFileStore(t, testOptions(nil))
+	const procs, each = 3, 40
+	var cmds []*exec.Cmd
+	for p := range procs {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAddProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("USERS_HELPER_ADD=%s|p%d|%d", s.Path(), p, each))
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("helper %d:\n%s", p, out.String())
+			}
+		})
+		cmds = append(cmds, cmd)
+	}
+	var wg sync.WaitGroup
+	for i := range each {
+		wg.Go(func() {
+			if err := s.Add(ctx, fmt.Sprintf("main-%d", i), "password1"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("helper %d: %v", i, err)
+		}
+	}
+	names, err := s.Names(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != (procs+1)*each {
+		t.Fatalf("%d users, want %d", len(names), (procs+1)*each)
+	}
+	for p := range procs {
+		mustCheck(t, s, fmt.Sprintf("p%d-%d", p, each-1), "password1", Granted)
+	}
+}
+
+// TestHelperAddProcess is the child of TestConcurrentAddProcesses.
+func TestHelperAddProcess(t *testing.T) {
+	spec := os.Getenv("USERS_HELPER_ADD")
+	if spec == "" {
+		t.Skip("helper process only")
+	}
+	parts := strings.Split(spec, "|")
+	var n int
+	fmt.Sscan(parts[2], &n)
+	s := openFile(t, parts[0], testOptions(nil))
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := s.Add(context.Background(), fmt.Sprintf("%s-%d", parts[1], i), "password1"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
