@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/websession/websession/configs"
+	"github.com/websession/websession/internal/pgtest"
 )
 
 // The browser test drives Debian's headless Chromium through the reference
@@ -27,6 +28,27 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 func TestBrowserRegisterChangePasswordLogout(t *testing.T) {
+	t.Run("encrypted cookie store", func(t *testing.T) {
+		needChromium(t)
+		text, err := configs.Files.ReadFile(configs.Default)
+		if err != nil {
+			t.Fatal(err)
+		}
+		browserFlow(t, startServer(t, string(text)), true)
+	})
+	t.Run("PostgreSQL store", func(t *testing.T) {
+		needChromium(t)
+		text, err := configs.Files.ReadFile("postgres.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "browser test secret"}
+		browserFlow(t, startServerEnv(t, string(text), env), false)
+	})
+}
+
+func needChromium(t *testing.T) {
+	t.Helper()
 	if _, err := exec.LookPath(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("chromium is required in CI: %v", err)
@@ -36,11 +58,11 @@ func TestBrowserRegisterChangePasswordLogout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	text, err := configs.Files.ReadFile(configs.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := startServer(t, string(text))
+}
+
+// browserFlow is the whole journey of two people against one server;
+// readme says whether this run may write the README's screenshot.
+func browserFlow(t *testing.T, base string, readme bool) {
 	shots := artifactsDir(t)
 
 	alice := newChromium(t)
@@ -63,7 +85,7 @@ func TestBrowserRegisterChangePasswordLogout(t *testing.T) {
 	// The home page after login: the README's screenshot.
 	chromeRun(t, alice, "home", chromedp.Navigate(base+"/"), chromeWaitText(`Welcome back`))
 	png := chromeScreenshot(t, alice, shots, "02-home-logged-in.png")
-	if os.Getenv("WEBSESSION_SCREENSHOT") == "1" {
+	if readme && os.Getenv("WEBSESSION_SCREENSHOT") == "1" {
 		dst := filepath.Join("..", "..", "docs", "screenshot.png")
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			t.Fatal(err)
@@ -218,6 +240,7 @@ func artifactsDir(t *testing.T) string {
 	if dir == "" {
 		return t.TempDir()
 	}
+	dir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "-"))
 	mustOK(t, os.MkdirAll(dir, 0o755))
 	return dir
 }
