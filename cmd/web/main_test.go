@@ -15,6 +15,7 @@ import (
 
 	"github.com/websession/websession/configs"
 	"github.com/websession/websession/internal/pgtest"
+	"github.com/websession/websession/internal/users"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -47,7 +48,12 @@ func startServer(t *testing.T, configText string) string {
 // startServerEnv is startServer with ${VAR} values from env.
 func startServerEnv(t *testing.T, configText string, env map[string]string) string {
 	t.Helper()
-	root := serverRoot(t)
+	return startServerIn(t, serverRoot(t), configText, env)
+}
+
+// startServerIn is startServerEnv with a ServerRoot made by serverRoot.
+func startServerIn(t *testing.T, root, configText string, env map[string]string) string {
+	t.Helper()
 	file := filepath.Join(root, "site.conf")
 	if err := os.WriteFile(file, []byte(configText), 0o600); err != nil {
 		t.Fatal(err)
@@ -177,6 +183,38 @@ func TestPostgresConfiguration(t *testing.T) {
 	dsn := pgtest.URL(t)
 	base := startServerEnv(t, shipped(t, "postgres.conf"), map[string]string{"DATABASE_URL": dsn, "SESSION_SECRET": "test secret"})
 	siteFlow(t, base)
+}
+
+// TestInlineConfiguration: the protected CGI answers 401 with the login
+// form posting back to itself; posting credentials there logs in and runs
+// the program, replayed as a GET.
+func TestInlineConfiguration(t *testing.T) {
+	root := serverRoot(t)
+	store, err := users.OpenFile(filepath.Join(root, "data", "users.htpasswd"), users.Options{Cost: users.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Add(context.Background(), "alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	b := newVisitor(t, startServerIn(t, root, shipped(t, "inline.conf"), nil))
+	res, body := b.get("/cgi-bin/session-demo?x=1")
+	expect(t, res, http.StatusUnauthorized, "")
+	if !strings.Contains(body, `action="/cgi-bin/session-demo?x=1"`) || res.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("401 page: Cache-Control %q, body %.400s", res.Header.Get("Cache-Control"), body)
+	}
+	res, _ = b.post("/cgi-bin/session-demo?x=1", url.Values{"httpd_username": {"alice"}, "httpd_password": {"wrong password"}})
+	expect(t, res, http.StatusUnauthorized, "")
+	res, body = b.post("/cgi-bin/session-demo?x=1", url.Values{"httpd_username": {"alice"}, "httpd_password": {"wonderland"}})
+	expect(t, res, http.StatusOK, "")
+	if !strings.Contains(body, "REMOTE_USER=alice") || !strings.Contains(body, "site-pw=********") {
+		t.Fatalf("after inline login the CGI printed %q", body)
+	}
+	res, body = b.get("/cgi-bin/session-demo")
+	expect(t, res, http.StatusOK, "")
+	if !strings.Contains(body, "REMOTE_USER=alice") {
+		t.Fatalf("the session did not keep the login: %q", body)
+	}
 }
 
 func TestCookieConfiguration(t *testing.T) {

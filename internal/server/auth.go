@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -186,12 +187,13 @@ func (u *UserStores) store(provider string, au config.AuthSettings) (users.Store
 }
 
 // errorDocument renders the local ErrorDocument path with status 401, as
-// httpd's internal redirect to an ErrorDocument does.
+// httpd's internal redirect to an ErrorDocument does. The page learns the
+// protected URL from ?inline=, so a login form there can post back to it.
 func errorDocument(path string, content http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.Method = http.MethodGet
-		r2.URL.Path, r2.URL.RawQuery = path, ""
+		r2.URL.Path, r2.URL.RawQuery = path, "inline="+url.QueryEscape(r.URL.RequestURI())
 		r2.Body, r2.ContentLength = http.NoBody, 0
 		content.ServeHTTP(&statusWriter{ResponseWriter: w, status: http.StatusUnauthorized}, r2)
 	})

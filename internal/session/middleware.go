@@ -86,13 +86,9 @@ func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
 			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 			st.r = r
 			if cfg.Env || cfg.LoadBeforeHandler {
-				s, err := st.load()
-				if errors.Is(err, ErrUnavailable) {
+				if _, err := st.load(); errors.Is(err, ErrUnavailable) {
 					unavailable(w)
 					return
-				}
-				if err == nil && cfg.Env {
-					st.env, st.hasEnv = Encode(s), true
 				}
 			}
 			sw := &saveWriter{ResponseWriter: w, st: st}
@@ -116,7 +112,7 @@ type state struct {
 	loaded       bool
 	loadedExpiry int64
 	env          string
-	hasEnv       bool
+	envTaken     bool
 }
 
 // Load returns the request's session, loading it on first use:
@@ -131,14 +127,24 @@ func Load(r *http.Request) (*Session, error) {
 	return st.load()
 }
 
-// EnvValue returns the plain session exported by SessionEnv before the
-// handler ran (HTTP_SESSION), and whether it was exported.
+// EnvValue returns the plain session that SessionEnv exports to the handler
+// (HTTP_SESSION), and whether it is exported. The value is taken at the
+// first call, which the CGI gateway makes before the program starts: after
+// authentication (an inline login's credentials are in it, as httpd's
+// fixups hook runs after authentication) and before the handler's own
+// changes.
 func EnvValue(r *http.Request) (string, bool) {
 	st, ok := r.Context().Value(stateKey{}).(*state)
-	if !ok {
+	if !ok || !st.cfg.Env {
 		return "", false
 	}
-	return st.env, st.hasEnv
+	if !st.envTaken {
+		if s, err := st.load(); err == nil {
+			st.env = Encode(s)
+		}
+		st.envTaken = true
+	}
+	return st.env, true
 }
 
 func (st *state) load() (*Session, error) {

@@ -34,11 +34,16 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) error {
 
 // loginPage shows the form that posts to the form-login-handler at
 // /login. httpd_location is filled from ?next= only for same-site paths.
+// Rendered as a protected page's ErrorDocument 401 (?inline=PATH), the form
+// posts back to that page instead: mod_auth_form's inline login.
 func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	d := &pageData{Failed: q.Get("failed") == "1", RegisterEnabled: a.opts.Users != nil}
+	d := &pageData{Failed: q.Get("failed") == "1", RegisterEnabled: a.opts.Users != nil, Action: "/login"}
 	if next := q.Get("next"); sameSitePath(next) {
 		d.Next = next
+	}
+	if inline := q.Get("inline"); sameSitePath(inline) {
+		d.Action, d.Next = inline, ""
 	}
 	if q.Get("registered") == "1" {
 		d.Notice = msgNoSession

@@ -24,6 +24,7 @@ type pageData struct {
 
 	Form            *form
 	Next            string // login: the same-site path to return to
+	Action          string // login: where the form posts ("/login", or the protected page for inline login)
 	Failed          bool   // login: the last attempt failed
 	RegisterEnabled bool   // login: offer the registration link
 	Inspect         *inspection
