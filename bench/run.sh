@@ -65,21 +65,15 @@ CRYPTO=$("$work/web" session encode -passphrase $SECRET "$PLAIN")
 AUTH=$("$work/web" session encode -passphrase $SECRET "private-user=alice&private-pw=wonderland1")
 SID=6a1f3c2e-8b4d-4e6f-9a0b-1c2d3e4f5a6b
 
-cat > "$work/websession.conf" <<CONF
-Listen 127.0.0.1:$WS_PORT
-DBDriver pgsql
-DBDParams "$DSN"
-DBDMax 32
-DBDKeep 32
-DBDAutoMigrate On
-SessionDBDCleanupInterval 0
-Alias /none/ $work/www/
+# What both servers are configured with alike: the same files under the
+# same URLs, and the same session settings per location.
+ALIASES="Alias /none/ $work/www/
 Alias /plain/ $work/www/
 Alias /crypto/ $work/www/
 Alias /private/ $work/www/
 Alias /dbd/ $work/www/
-Alias /dbdw/ $work/www/
-<Location /plain>
+Alias /dbdw/ $work/www/"
+SESSION_LOCATIONS="<Location /plain>
     Session On
     SessionCookieName session path=/
     SessionMaxAge 3600
@@ -90,6 +84,26 @@ Alias /dbdw/ $work/www/
     SessionCryptoPassphrase $SECRET
     SessionMaxAge 3600
 </Location>
+<Location /dbd>
+    Session On
+    SessionDBDCookieName sid path=/
+</Location>
+<Location /dbdw>
+    Session On
+    SessionDBDCookieName sid path=/
+    SessionMaxAge 3600
+</Location>"
+
+cat > "$work/websession.conf" <<CONF
+Listen 127.0.0.1:$WS_PORT
+DBDriver pgsql
+DBDParams "$DSN"
+DBDMax 32
+DBDKeep 32
+DBDAutoMigrate On
+SessionDBDCleanupInterval 0
+$ALIASES
+$SESSION_LOCATIONS
 <Location /private>
     Session On
     SessionCookieName session path=/
@@ -113,15 +127,6 @@ Alias /dbdw/ $work/www/
     AuthUserFile $work/users
     AuthFormBcryptCost 10
     AuthFormThrottle Off
-</Location>
-<Location /dbd>
-    Session On
-    SessionDBDCookieName sid path=/
-</Location>
-<Location /dbdw>
-    Session On
-    SessionDBDCookieName sid path=/
-    SessionMaxAge 3600
 </Location>
 CONF
 
@@ -156,26 +161,11 @@ DBDPrepareSQL "select value from session where key = %s and (expiry = 0 or expir
 DBDPrepareSQL "update session set value = %s, expiry = %lld, key = %s where key = %s" updatesession
 DBDPrepareSQL "insert into session (value, expiry, key) values (%s, %lld, %s)" insertsession
 DBDPrepareSQL "delete from session where key = %s" deletesession
-Alias /none/ $work/www/
-Alias /plain/ $work/www/
-Alias /crypto/ $work/www/
-Alias /private/ $work/www/
-Alias /dbd/ $work/www/
-Alias /dbdw/ $work/www/
+$ALIASES
 <Directory $work/www>
     Require all granted
 </Directory>
-<Location /plain>
-    Session On
-    SessionCookieName session path=/
-    SessionMaxAge 3600
-</Location>
-<Location /crypto>
-    Session On
-    SessionCookieName session path=/
-    SessionCryptoPassphrase $SECRET
-    SessionMaxAge 3600
-</Location>
+$SESSION_LOCATIONS
 <Location /private>
     Session On
     SessionCookieName session path=/
@@ -197,15 +187,6 @@ Alias /dbdw/ $work/www/
     AuthFormProvider file
     AuthUserFile $work/users
     Require all granted
-</Location>
-<Location /dbd>
-    Session On
-    SessionDBDCookieName sid path=/
-</Location>
-<Location /dbdw>
-    Session On
-    SessionDBDCookieName sid path=/
-    SessionMaxAge 3600
 </Location>
 CONF
 
@@ -246,6 +227,10 @@ printf '| scenario | websession req/s | p50 | p99 | Apache req/s | p50 | p99 | w
 printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
 run() {
 	local name=$1 path=$2; shift 2
+	# One short warm-up per server, so that one-time work (websession's
+	# first bcrypt of a password, Apache's child processes) is not timed.
+	wrk -t1 -c1 -d1s "$@" "http://127.0.0.1:$WS_PORT$path" >/dev/null
+	wrk -t1 -c1 -d1s "$@" "http://127.0.0.1:$AP_PORT$path" >/dev/null
 	read -r wr wp50 wp99 werr < <(load $WS_PORT "$path" "$@")
 	read -r ar ap50 ap99 aerr < <(load $AP_PORT "$path" "$@")
 	local ratio
@@ -262,6 +247,31 @@ run "4. form-auth protected page (bcrypt user file)" /private/hello.txt -H "Cook
 run "5a. PostgreSQL session, unchanged" /dbd/hello.txt -H "Cookie: sid=$SID"
 run "5b. PostgreSQL session, rewritten every request" /dbdw/hello.txt -H "Cookie: sid=$SID"
 run "6. logins (POST to form-login-handler)" /dologin -s "$work/login.lua"
+
+# Memory over a long run with many distinct sessions: every request below
+# carries a session no request carried before (plain cookies), or starts a
+# new PostgreSQL session (a new row each). websession keeps nothing per
+# session in memory, so its resident size should stay flat from round to
+# round.
+cat > "$work/distinct.lua" <<'LUA'
+local n = 0
+request = function()
+	n = n + 1
+	return wrk.format("GET", "/plain/hello.txt", {["Cookie"] = "session=user=u" .. n .. "&visit=" .. n .. "&id=" .. math.random(1, 1e9)})
+end
+LUA
+wspid=$(pgrep -f "$work/web -config" | head -1)
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$wspid/status"; }
+echo
+echo "| websession memory | VmRSS (KiB) | requests in the round |"
+echo "|---|---:|---:|"
+echo "| after the scenarios above | $(rss) | |"
+for round in 1 2 3; do
+	n1=$(wrk -t$THREADS -c$CONNS -d"$DUR" -s "$work/distinct.lua" "http://127.0.0.1:$WS_PORT/" | awk '/requests in/ {print $1}')
+	n2=$(wrk -t$THREADS -c$CONNS -d"$DUR" "http://127.0.0.1:$WS_PORT/dbdw/hello.txt" | awk '/requests in/ {print $1}')
+	echo "| after distinct-session round $round | $(rss) | $n1 cookie + $n2 new DB sessions |"
+done
+echo "| peak (VmHWM) | $(awk '/^VmHWM/ {print $2}' "/proc/$wspid/status") | |"
 
 bcrypt_ms=$(cd "$REPO" && go test ./internal/users/ -run '^$' -bench 'BenchmarkCheckCold' -benchtime 20x 2>/dev/null | awk '/BenchmarkCheckCold/ {printf "%.1f", $3/1e6; exit}')
 echo
