@@ -150,22 +150,8 @@ func (p *protected) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // URL carrying a login form.
 func (p *protected) inline(w http.ResponseWriter, r *http.Request, sess *session.Session) {
 	c := p.c
-	f, ok := c.readForm(w, r)
+	f, user, pw, ok := c.login(w, r)
 	if !ok {
-		return
-	}
-	user, pw := f[c.UsernameField], f[c.PasswordField]
-	if user == "" || pw == "" {
-		c.loginRequired(w, r)
-		return
-	}
-	granted, done := c.attempt(w, r, user, pw)
-	if done {
-		return
-	}
-	if !granted {
-		// The location field is not followed after a failure (httpd does).
-		c.loginRequired(w, r)
 		return
 	}
 	c.store(sess, user, pw)
@@ -337,6 +323,30 @@ func (c *config) store(sess *session.Session, user, pw string) {
 }
 
 // readForm reads the login form, answering 413 or 400 itself.
+// login reads a login form and checks its credentials, throttled. ok is
+// false when it has already answered: a bad form, an empty field, too many
+// attempts, a provider error, or a refusal (then the location field is not
+// followed, where httpd follows it even after a failure).
+func (c *config) login(w http.ResponseWriter, r *http.Request) (f form, user, pw string, ok bool) {
+	if f, ok = c.readForm(w, r); !ok {
+		return nil, "", "", false
+	}
+	user, pw = f[c.UsernameField], f[c.PasswordField]
+	if user == "" || pw == "" {
+		c.loginRequired(w, r)
+		return nil, "", "", false
+	}
+	granted, done := c.attempt(w, r, user, pw)
+	if done {
+		return nil, "", "", false
+	}
+	if !granted {
+		c.loginRequired(w, r)
+		return nil, "", "", false
+	}
+	return f, user, pw, true
+}
+
 func (c *config) readForm(w http.ResponseWriter, r *http.Request) (form, bool) {
 	f, err := readForm(r, c.Size)
 	switch {

@@ -39,21 +39,8 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.sessionError(w, r, err)
 		return
 	}
-	f, ok := c.readForm(w, r)
+	f, user, pw, ok := c.login(w, r)
 	if !ok {
-		return
-	}
-	user, pw := f[c.UsernameField], f[c.PasswordField]
-	if user == "" || pw == "" {
-		c.loginRequired(w, r)
-		return
-	}
-	granted, done := c.attempt(w, r, user, pw)
-	if done {
-		return
-	}
-	if !granted {
-		c.loginRequired(w, r)
 		return
 	}
 	c.store(sess, user, pw)
