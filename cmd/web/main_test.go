@@ -326,3 +326,71 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
+
+// TestTwoServersShareOneDatabase: behind a load balancer any server can
+// answer any request, because the session lives in the shared table.
+func TestTwoServersShareOneDatabase(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+	conf := shipped(t, "postgres.conf")
+	a := newVisitor(t, startServerEnv(t, conf, env))
+	bBase := startServerEnv(t, conf, env)
+	res, _ := a.post("/register", url.Values{"username": {"erin"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	// The same browser, its next request answered by the other server.
+	b := &visitor{t: t, client: a.client, base: bBase}
+	res, body := b.get("/private/")
+	expect(t, res, http.StatusOK, "")
+	if !strings.Contains(body, "erin") {
+		t.Fatalf("the second server does not know the session: %.300s", body)
+	}
+	res, _ = b.post("/logout", nil)
+	expect(t, res, http.StatusTemporaryRedirect, "")
+	res, _ = a.get("/private/")
+	expect(t, res, http.StatusFound, "/login?next=/private/")
+}
+
+// TestDBDSessionEndToEnd is spec §9 scenario 14 through a running server
+// and the manual's CGI program: a new session gets an id cookie, an
+// unchanged one costs no write and no cookie, a change issues a new id, and
+// emptying it removes the cookie.
+func TestDBDSessionEndToEnd(t *testing.T) {
+	conf := `DBDriver pgsql
+DBDParams "${DATABASE_URL}"
+DBDAutoMigrate On
+Session On
+SessionDBDCookieName session path=/
+SessionHeader X-Replace-Session
+SessionEnv On
+ScriptAlias /cgi-bin/ cgi-bin/
+`
+	v := newVisitor(t, startServerEnv(t, conf, map[string]string{"DATABASE_URL": pgtest.URL(t)}))
+	idOf := func(res *http.Response) string {
+		t.Helper()
+		c := res.Header.Values("Set-Cookie")
+		if len(c) != 1 || !strings.HasPrefix(c[0], "session=") || !strings.HasSuffix(c[0], ";path=/") {
+			t.Fatalf("Set-Cookie %q, want one session=<id>;path=/", c)
+		}
+		return strings.TrimSuffix(strings.TrimPrefix(c[0], "session="), ";path=/")
+	}
+	res, _ := v.get("/cgi-bin/session-demo?set=a=1")
+	id1 := idOf(res)
+	if len(id1) != 36 {
+		t.Fatalf("id %q is not a UUID", id1)
+	}
+	res, body := v.get("/cgi-bin/session-demo")
+	if len(res.Header.Values("Set-Cookie")) != 0 || !strings.Contains(body, "HTTP_SESSION=a=1\n") {
+		t.Fatalf("unchanged session: cookies %q, body %q", res.Header.Values("Set-Cookie"), body)
+	}
+	res, _ = v.get("/cgi-bin/session-demo?set=b=2")
+	if id2 := idOf(res); id2 == id1 {
+		t.Fatal("a changed session kept its id (CVE-2013-2249)")
+	}
+	_, body = v.get("/cgi-bin/session-demo")
+	if !strings.Contains(body, "HTTP_SESSION=a=1&b=2\n") {
+		t.Fatalf("after the change the CGI saw %q", body)
+	}
+	res, _ = v.get("/cgi-bin/session-demo?set=a=&b=")
+	if c := res.Header.Values("Set-Cookie"); len(c) != 1 || c[0] != "session=;Max-Age=0;path=/" {
+		t.Fatalf("emptied session: Set-Cookie %q, want the removal cookie", c)
+	}
+}
