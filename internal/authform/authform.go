@@ -159,12 +159,7 @@ func (p *protected) inline(w http.ResponseWriter, r *http.Request, sess *session
 		c.unauthorized(w, r)
 		return
 	}
-	if loc, ok := f.get(c.LocationField); ok && safeLocation(loc) {
-		c.redirect(w, r, http.StatusFound, loc)
-		return
-	}
-	if c.success != nil {
-		c.redirect(w, r, http.StatusFound, c.success.eval(r))
+	if c.redirectAfterLogin(w, r, f) {
 		return
 	}
 	r2, status := c.replay(r, f)

@@ -44,15 +44,25 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.store(sess, user, pw)
-	if loc, ok := f.get(c.LocationField); ok && safeLocation(loc) {
-		c.redirect(w, r, http.StatusFound, loc)
-		return
-	}
-	if c.success != nil {
-		c.redirect(w, r, http.StatusFound, c.success.eval(r))
+	if c.redirectAfterLogin(w, r, f) {
 		return
 	}
 	page(w, http.StatusOK, "Logged in", "You are now logged in.")
+}
+
+// redirectAfterLogin answers a successful login with 302 to the form's
+// location field (same-site paths only) or else to
+// AuthFormLoginSuccessLocation; it reports false when neither applies.
+func (c *config) redirectAfterLogin(w http.ResponseWriter, r *http.Request, f form) bool {
+	if loc, ok := f.get(c.LocationField); ok && safeLocation(loc) {
+		c.redirect(w, r, http.StatusFound, loc)
+		return true
+	}
+	if c.success != nil {
+		c.redirect(w, r, http.StatusFound, c.success.eval(r))
+		return true
+	}
+	return false
 }
 
 // loginRequired answers an unauthenticated request or a failed login:
