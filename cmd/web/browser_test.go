@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/websession/websession/configs"
 	"github.com/websession/websession/internal/pgtest"
+	"github.com/websession/websession/internal/testtool"
 )
 
 // The browser test drives Debian's headless Chromium through the reference
@@ -49,12 +49,7 @@ func TestBrowserRegisterChangePasswordLogout(t *testing.T) {
 
 func needChromium(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium is required in CI: %v", err)
-		}
-		t.Skipf("chromium not installed: %v", err)
-	}
+	testtool.Path(t, chromiumPath, "chromium")
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}

@@ -5,18 +5,14 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/websession/websession/internal/testtool"
 )
 
 // TestComposeFile checks docker-compose.yml the only way this machine can:
 // Docker does not run here, but docker-compose parses and validates it.
 func TestComposeFile(t *testing.T) {
-	bin, err := exec.LookPath("docker-compose")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("docker-compose is not installed (CI installs it via .ci/run)")
-		}
-		t.Skip("docker-compose is not installed")
-	}
+	bin := testtool.Path(t, "docker-compose", "docker-compose")
 	out, err := exec.Command(bin, "-f", "../../docker-compose.yml", "config").CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
+	"github.com/websession/websession/internal/testtool"
 	"github.com/websession/websession/internal/users"
 )
 
@@ -28,13 +28,7 @@ var fixedNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 // (failing under CI=true).
 func htpasswd(t testing.TB, args ...string) {
 	t.Helper()
-	p, err := exec.LookPath("htpasswd")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("htpasswd (apache2-utils) is required under CI=true")
-		}
-		t.Skip("htpasswd (apache2-utils) not installed")
-	}
+	p := testtool.Path(t, "htpasswd", "apache2-utils")
 	if out, err := exec.Command(p, args...).CombinedOutput(); err != nil {
 		t.Fatalf("htpasswd %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/websession/websession/internal/testtool"
 )
 
 // testCost keeps bcrypt fast in tests; TestMain lowers minCost to allow it.
@@ -46,14 +48,7 @@ func openFile(t testing.TB, path string, opts Options) *FileStore {
 // it is missing (failing under CI=true).
 func htpasswd(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("htpasswd")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("htpasswd (apache2-utils) is required under CI=true")
-		}
-		t.Skip("htpasswd (apache2-utils) not installed")
-	}
-	return p
+	return testtool.Path(t, "htpasswd", "apache2-utils")
 }
 
 func runHtpasswd(t *testing.T, args ...string) {
