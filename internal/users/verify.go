@@ -8,8 +8,10 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
 )
 
 // verifier is the part of Check shared by all stores: length and empty
@@ -23,6 +25,14 @@ type verifier struct {
 
 	dummyOnce sync.Once
 	dummy     []byte // a bcrypt hash at cost, for unknown users
+
+	// flight lets concurrent checks of the same user, password and stored
+	// hash share one slow verification: a burst of requests from a session
+	// not yet in the cache (after a restart, say) pays one bcrypt, not one
+	// each.
+	flight singleflight.Group
+	// slow counts slow verifications, for tests.
+	slow atomic.Int64
 }
 
 func newVerifier(o Options) *verifier {
@@ -48,13 +58,24 @@ func (v *verifier) check(name, password, stored string, found bool) Result {
 		v.dummyCompare(password)
 		return NotFound
 	}
-	var mac [sha256.Size]byte
-	if v.cache != nil {
-		mac = v.cache.mac(name, password)
-		if v.cache.hit(name, &mac, stored) {
-			return Granted
-		}
+	if v.cache == nil {
+		return v.verify(name, password, stored, nil)
 	}
+	mac := v.cache.mac(name, password)
+	if v.cache.hit(name, &mac, stored) {
+		return Granted
+	}
+	key := name + "\x00" + string(mac[:]) + "\x00" + stored
+	res, _, _ := v.flight.Do(key, func() (any, error) {
+		return v.verify(name, password, stored, &mac), nil
+	})
+	return res.(Result)
+}
+
+// verify compares password with the stored hash the slow way and, when it
+// matches, remembers it in the cache (mac is nil without a cache).
+func (v *verifier) verify(name, password, stored string, mac *[sha256.Size]byte) Result {
+	v.slow.Add(1)
 	kind := kindOf(stored)
 	if kind == hashUnsupported {
 		v.warnOnce(name, stored, "unsupported password hash: the user cannot log in until the password is set again", kind)
@@ -66,8 +87,8 @@ func (v *verifier) check(name, password, stored string, found bool) Result {
 	if kind.weak() {
 		v.warnOnce(name, stored, weakHashLogPrefix+": set the password again to store bcrypt", kind)
 	}
-	if v.cache != nil {
-		v.cache.put(name, &mac, stored)
+	if mac != nil {
+		v.cache.put(name, mac, stored)
 	}
 	return Granted
 }

@@ -1,0 +1,46 @@
+package users
+
+import (
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// TestConcurrentColdChecksShareOneBcrypt: a burst of requests carrying the
+// same credentials, none cached yet, pays one slow verification; a wrong
+// password is not answered by a right one's verification.
+func TestConcurrentColdChecksShareOneBcrypt(t *testing.T) {
+	v := newVerifier(Options{Cost: bcrypt.MinCost, CacheSize: 100})
+	stored, err := bcrypt.GenerateFromPassword([]byte("wonderland"), 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	results := make([]Result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = v.check("alice", "wonderland", string(stored), true)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, r := range results {
+		if r != Granted {
+			t.Fatalf("check %d: %v", i, r)
+		}
+	}
+	// Goroutines that arrive after the first verification finished hit the
+	// cache; those that overlapped it waited for it. Either way: one bcrypt.
+	if got := v.slow.Load(); got != 1 {
+		t.Fatalf("%d slow verifications for %d identical concurrent checks, want 1", got, n)
+	}
+	if r := v.check("alice", "not wonderland", string(stored), true); r != Denied {
+		t.Fatalf("wrong password: %v", r)
+	}
+}
