@@ -241,3 +241,27 @@ func TestCrossOriginPostRejected(t *testing.T) {
 		t.Fatalf("cross-origin POST: status %d, cookies %q", res.status, res.cookies)
 	}
 }
+
+// TestDotSegmentsCannotLeaveALocation: a path that walks out of one
+// location into a protected one is redirected to its clean spelling, so
+// the protected location's settings apply.
+func TestDotSegmentsCannotLeaveALocation(t *testing.T) {
+	conf := cgiConf + `SessionCryptoPassphrase secret
+<Location /cgi-bin/session-demo>
+    AuthType form
+    AuthName site
+    AuthUserFile users
+    Require valid-user
+</Location>
+`
+	base := start(t, conf, map[string]string{"users": ""}, clock)
+	for _, p := range []string{"/x/../cgi-bin/session-demo", "/cgi-bin/./session-demo", "//cgi-bin/session-demo"} {
+		res := do(t, "GET", base+p, nil)
+		if res.status != http.StatusMovedPermanently || res.header.Get("Location") != "/cgi-bin/session-demo" {
+			t.Errorf("%s: status %d Location %q, want 301 to the clean path", p, res.status, res.header.Get("Location"))
+		}
+	}
+	if res := do(t, "GET", base+"/cgi-bin/session-demo", nil); res.status != http.StatusUnauthorized {
+		t.Errorf("the clean path: status %d, want 401", res.status)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -79,6 +80,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+		// Locations, Alias and the site must all see one spelling of a
+		// path: "/x/../private/" must not escape <Location /private>.
+		// Redirect as net/http's ServeMux does.
+		u := *r.URL
+		u.Path, u.RawPath = clean, ""
+		http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+		return
+	}
 	if r.URL.Path == "/healthz" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -217,4 +227,19 @@ func (b *builder) dbdStore(set *config.Settings) (*dbd.Store, error) {
 	}
 	b.dbdStores = append(b.dbdStores, st)
 	return st, nil
+}
+
+// cleanPath is path.Clean that keeps a trailing slash, as ServeMux's.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
