@@ -134,13 +134,17 @@ func unhex(c byte) (byte, bool) {
 // skipped; an empty value deletes the key; a pair with a malformed escape or
 // an escaped NUL is dropped; "expiry" sets s.Expiry (leading digits, garbage
 // is 0); later duplicates win. Decoding never marks the session dirty, and
-// never fails: what cannot be read is skipped.
-func Decode(s *Session, encoded string) {
+// never fails: what cannot be read is skipped, and Decode returns how many
+// pieces it skipped so that the caller can log it.
+func Decode(s *Session, encoded string) (skipped int) {
 	for encoded != "" {
 		var piece string
 		piece, encoded, _ = strings.Cut(encoded, "&")
-		piece = strings.TrimLeft(piece, "=")
 		if piece == "" {
+			continue
+		}
+		if piece = strings.TrimLeft(piece, "="); piece == "" {
+			skipped++
 			continue
 		}
 		rawKey, rawValue, _ := strings.Cut(piece, "=")
@@ -151,12 +155,14 @@ func Decode(s *Session, encoded string) {
 		}
 		key, ok := Unescape(rawKey)
 		if !ok {
+			skipped++
 			continue
 		}
 		value, ok := Unescape(rawValue)
 		if !ok || strings.IndexByte(key, 0) >= 0 || strings.IndexByte(value, 0) >= 0 {
 			// httpd's C strings cannot hold NUL: such pairs are dropped
 			// whether the NUL came escaped or raw.
+			skipped++
 			continue
 		}
 		if key == expiryKey {
@@ -165,6 +171,7 @@ func Decode(s *Session, encoded string) {
 		}
 		s.put(key, value)
 	}
+	return skipped
 }
 
 // atoi64 parses like apr_atoi64: optional leading blanks and sign, then

@@ -199,3 +199,23 @@ func BenchmarkDecodeEncode(b *testing.B) {
 		_ = Encode(s)
 	}
 }
+
+func TestDecodeCountsSkippedPieces(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"a=1&b=2", 0},
+		{"&&a=1&&", 0},
+		{"a=&b=1", 0},
+		{"=&a=1", 1},
+		{"==", 1},
+		{"k=%zz&j=1", 1},
+		{"%zz=1&k=%00&x=\x00", 3},
+	}
+	for _, tt := range tests {
+		if got := Decode(New(), tt.in); got != tt.want {
+			t.Errorf("Decode(%q) skipped %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}

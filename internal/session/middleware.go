@@ -193,7 +193,9 @@ func (st *state) decode(s *Session, encoded string) bool {
 		}
 		encoded = plain
 	}
-	Decode(s, encoded)
+	if n := Decode(s, encoded); n > 0 {
+		st.cfg.Logger.Info("malformed session pairs skipped", "path", st.r.URL.Path, "pairs", n)
+	}
 	return true
 }
 
@@ -221,7 +223,9 @@ func (st *state) save(h http.Header, status int) bool {
 	}
 	if hasMerge {
 		s.MarkDirty()
-		Decode(s, merge)
+		if n := Decode(s, merge); n > 0 {
+			cfg.Logger.Warn("malformed pairs skipped in the session header", "header", cfg.Header, "path", st.r.URL.Path, "pairs", n)
+		}
 	}
 	now := cfg.Now().UnixMicro()
 	if s.Expiry != 0 && s.Expiry < now {

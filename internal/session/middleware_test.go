@@ -3,6 +3,7 @@ package session_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -182,6 +183,24 @@ func TestExcludedLeavesSessionHeader(t *testing.T) {
 	res := serve(t, setup{cfg: session.Config{Header: "X-Replace-Session", Exclude: []string{"/pub"}}}, "GET", "/pub/x?set=a%3D1", nil)
 	if res.Header.Get("X-Replace-Session") != "a=1" || len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("headers %v", res.Header)
+	}
+}
+
+// TestMalformedInputIsLogged: skipped pairs leave a log line, and the
+// well-formed rest of the session is kept.
+func TestMalformedInputIsLogged(t *testing.T) {
+	var logs strings.Builder
+	st, _ := cookie.NewStore(cookie.Options{Name: "session", Attrs: "path=/"})
+	mw, _ := session.Middleware(session.Config{Store: st, Env: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Cookie", "session=a=1&%zz=2&b=%00")
+	rec := httptest.NewRecorder()
+	mw(echo(t)).ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), "HTTP_SESSION=a=1 ") {
+		t.Errorf("body %q", rec.Body.String())
+	}
+	if !strings.Contains(logs.String(), "malformed session pairs skipped") || !strings.Contains(logs.String(), "pairs=2") {
+		t.Errorf("log %q", logs.String())
 	}
 }
 
