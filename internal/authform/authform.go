@@ -317,7 +317,6 @@ func (c *config) store(sess *session.Session, user, pw string) {
 	}
 }
 
-// readForm reads the login form, answering 413 or 400 itself.
 // login reads a login form and checks its credentials, throttled. ok is
 // false when it has already answered: a bad form, an empty field, too many
 // attempts, a provider error, or a refusal (then the location field is not
@@ -342,6 +341,7 @@ func (c *config) login(w http.ResponseWriter, r *http.Request) (f form, user, pw
 	return f, user, pw, true
 }
 
+// readForm reads the login form, answering 413 or 400 itself.
 func (c *config) readForm(w http.ResponseWriter, r *http.Request) (form, bool) {
 	f, err := readForm(r, c.Size)
 	switch {

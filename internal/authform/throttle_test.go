@@ -38,3 +38,21 @@ func TestClientAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestThrottleOff: AuthFormThrottle Off lets every attempt through and
+// keeps nothing, where the defaults would answer 429.
+func TestThrottleOff(t *testing.T) {
+	keys := [2]string{"u\x00alice", "a\x00192.0.2.1"}
+	on := NewThrottle(ThrottleOptions{Failures: 1})
+	on.fail(keys)
+	if on.wait(keys) == 0 {
+		t.Fatal("a throttle that is on let the second attempt through")
+	}
+	off := NewThrottle(ThrottleOptions{Failures: 1, Off: true})
+	for range 100 {
+		off.fail(keys)
+	}
+	if d := off.wait(keys); d != 0 || len(off.entries) != 0 {
+		t.Fatalf("throttle off: wait %v, %d entries", d, len(off.entries))
+	}
+}

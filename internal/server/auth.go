@@ -27,7 +27,7 @@ func (a *authBuilder) throttle(t config.Throttle) *authform.Throttle {
 	if th, ok := a.throttles[t]; ok {
 		return th
 	}
-	th := authform.NewThrottle(authform.ThrottleOptions{Failures: t.Attempts, Window: t.Window, Now: a.deps.Now})
+	th := authform.NewThrottle(authform.ThrottleOptions{Failures: t.Attempts, Window: t.Window, Now: a.deps.Now, Off: t.Attempts == 0})
 	a.throttles[t] = th
 	return th
 }
