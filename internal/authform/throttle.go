@@ -184,3 +184,17 @@ func (t *Throttle) makeRoom(now time.Time) {
 		delete(t.entries, k)
 	}
 }
+
+// Wait reports how long an attempt to prove user's password from r's
+// client must wait (0: it may proceed). With Fail and Succeed it lets pages
+// outside this package that check passwords, such as a password change
+// form, count their failures the same way.
+func (t *Throttle) Wait(r *http.Request, user string) time.Duration {
+	return t.wait(throttleKeys(r, user))
+}
+
+// Fail records a wrong password for user from r's client.
+func (t *Throttle) Fail(r *http.Request, user string) { t.fail(throttleKeys(r, user)) }
+
+// Succeed forgets user's failures after a right password.
+func (t *Throttle) Succeed(r *http.Request, user string) { t.succeed(throttleKeys(r, user)) }

@@ -2,8 +2,10 @@ package site
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ const (
 	msgEnterPassword = "Enter a password."
 	msgEnterCurrent  = "Enter your current password."
 	msgWrongCurrent  = "The current password is not right."
+	msgTooMany       = "Too many wrong passwords. Please wait a few minutes and try again."
 	msgMismatch      = "The two passwords are not the same."
 	msgTaken         = "That user name is taken."
 	msgNoSession     = "Your account was created. Sessions are off for this page, so please log in."
@@ -161,13 +164,24 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 		f.fail("current", msgEnterCurrent)
 	}
 	checkNewPassword(f, pw, confirm)
+	status := http.StatusUnprocessableEntity
+	if f.ok() {
+		if d := a.throttle.Wait(r, user); d > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+			f.fail("current", msgTooMany)
+			status = http.StatusTooManyRequests
+		}
+	}
 	if f.ok() {
 		res, err := a.opts.Users.Check(r.Context(), user, current)
 		if err != nil {
 			return err
 		}
 		if res != users.Granted {
+			a.throttle.Fail(r, user)
 			f.fail("current", msgWrongCurrent)
+		} else {
+			a.throttle.Succeed(r, user)
 		}
 	}
 	if f.ok() {
@@ -186,7 +200,7 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !f.ok() {
 		noStore(w)
-		a.render(w, r, http.StatusUnprocessableEntity, "password.html", &pageData{User: user, Form: f})
+		a.render(w, r, status, "password.html", &pageData{User: user, Form: f})
 		return nil
 	}
 	a.logger.Info("site: password changed", "user", user)

@@ -43,11 +43,15 @@ type Options struct {
 	CookieName string
 	// Logger receives internal errors, once each; nil discards.
 	Logger *slog.Logger
+	// Throttle limits wrong current passwords on the password change form,
+	// as logins are limited; nil gives one with authform's defaults.
+	Throttle *authform.Throttle
 }
 
 // app holds what the handlers share.
 type app struct {
 	opts      Options
+	throttle  *authform.Throttle
 	userKey   string
 	pwKey     string
 	logger    *slog.Logger
@@ -68,6 +72,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
+	}
+	if a.throttle = opts.Throttle; a.throttle == nil {
+		a.throttle = authform.NewThrottle(authform.ThrottleOptions{})
 	}
 	var err error
 	if a.templates, err = parseTemplates(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -642,4 +643,26 @@ func (downStore) Load(*http.Request) (string, string, bool, error) {
 }
 func (downStore) Save(*http.Request, http.Header, *session.Session, string) error {
 	return session.ErrUnavailable
+}
+
+// TestPasswordChangeThrottled: wrong current passwords are counted like
+// failed logins; past the limit even the right one waits, with 429 and
+// Retry-After, and the password is not changed.
+func TestPasswordChangeThrottled(t *testing.T) {
+	ts := newSite(t, siteConfig{})
+	alice := ts.client()
+	wantStatus(t, alice.register("alice", "old password"), http.StatusSeeOther, "/private/")
+	for i := range authform.DefaultThrottleFailures {
+		r := alice.post("/password", url.Values{"current": {fmt.Sprintf("guess %d", i)}, "password": {"new password"}, "confirm": {"new password"}})
+		wantStatus(t, r, http.StatusUnprocessableEntity, "")
+	}
+	r := alice.post("/password", url.Values{"current": {"old password"}, "password": {"new password"}, "confirm": {"new password"}})
+	wantStatus(t, r, http.StatusTooManyRequests, "")
+	wantBody(t, r, "Too many wrong passwords")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	if res, _ := ts.users.Check(context.Background(), "alice", "old password"); res != users.Granted {
+		t.Fatal("the password changed while throttled")
+	}
 }
