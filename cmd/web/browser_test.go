@@ -142,9 +142,16 @@ func browserFlow(t *testing.T, base string, readme bool) {
 // newChromium starts a Chromium process with its own profile.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
+	// Not t.TempDir: Chromium's helper processes may still be writing to
+	// the profile for a moment after the browser exits, which makes the
+	// automatic removal fail the test.
+	profile, err := os.MkdirTemp("", "websession-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.Headless,
@@ -158,7 +165,12 @@ func newChromium(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		_ = chromedp.Cancel(ctx) // close the browser gracefully first
+		cancelCtx()
+		cancelAlloc()
+		removeProfile(t, profile)
+	})
 	// The first Run starts the browser and ties it to ctx: it must not be
 	// a context with a deadline that ends before the test does.
 	if err := chromedp.Run(ctx); err != nil {
@@ -245,4 +257,17 @@ func mustOK(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// removeProfile deletes a Chromium profile, retrying while the browser's
+// last helper processes finish writing to it.
+func removeProfile(t *testing.T, dir string) {
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("leaving Chromium profile %s behind: %v", dir, err)
 }
