@@ -24,15 +24,26 @@ func migrate(ctx context.Context, opts options, args []string) error {
 	if len(args) != 1 {
 		return errors.New("usage: web migrate up|down|status")
 	}
-	a, err := open(ctx, opts)
+	a, err := openDatabase(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if a.db == nil {
-		return fmt.Errorf("%s: DBDriver: no database configured (add DBDriver pgsql and DBDParams)", a.cfg.File)
-	}
 	return database.Migrate(ctx, a.db, args[0], opts.stdout)
+}
+
+// openDatabase opens the configuration for a command that needs its
+// database, refusing one that configures none.
+func openDatabase(ctx context.Context, opts options) (*app, error) {
+	a, err := open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if a.db == nil {
+		a.Close()
+		return nil, fmt.Errorf("%s: DBDriver: no database configured (add DBDriver pgsql and DBDParams)", a.cfg.File)
+	}
+	return a, nil
 }
 
 // userCommand runs `web user add|passwd|delete NAME` against the user
@@ -147,15 +158,14 @@ func sessionCommand(ctx context.Context, opts options, args []string) error {
 }
 
 func sessionCleanup(ctx context.Context, opts options) error {
-	a, err := open(ctx, opts)
+	a, err := openDatabase(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if a.db == nil {
-		return fmt.Errorf("%s: DBDriver: no database configured", a.cfg.File)
-	}
-	st, err := dbd.New(dbd.Options{DB: a.db, CookieName: "cleanup"})
+	// Only the cleanup statement runs; the store insists on a key source,
+	// which it never uses here.
+	st, err := dbd.New(dbd.Options{DB: a.db, CookieName: "unused"})
 	if err != nil {
 		return err
 	}

@@ -394,3 +394,39 @@ ScriptAlias /cgi-bin/ cgi-bin/
 		t.Fatalf("emptied session: Set-Cookie %q, want the removal cookie", c)
 	}
 }
+
+// TestDatabaseCommands: web migrate and web session cleanup on a
+// configured database, and a clear refusal without one.
+func TestDatabaseCommands(t *testing.T) {
+	root := serverRoot(t)
+	conf := filepath.Join(root, "db.conf")
+	if err := os.WriteFile(conf, []byte("DBDriver pgsql\nDBDParams \"${DATABASE_URL}\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := pgtest.URL(t)
+	getenv := func(k string) string {
+		if k == "DATABASE_URL" {
+			return dsn
+		}
+		return ""
+	}
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"-config", conf}, args...), getenv, &out, io.Discard)
+		return out.String(), err
+	}
+	if _, err := cmd("migrate", "up"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd("session", "cleanup"); err != nil || out != "deleted 0 expired session rows\n" {
+		t.Fatalf("cleanup: %q, %v", out, err)
+	}
+	plain := filepath.Join(root, "plain.conf")
+	if err := os.WriteFile(plain, []byte("Session On\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"-config", plain, "migrate", "status"}, getenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "plain.conf: DBDriver: no database configured") {
+		t.Fatalf("migrate without a database: %v", err)
+	}
+}

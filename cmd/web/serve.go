@@ -156,10 +156,10 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
-	if a.cfg.SessionDBDCleanupInterval > 0 {
-		for _, st := range srv.DBDStores {
-			go st.RunCleanup(ctx, a.cfg.SessionDBDCleanupInterval, a.logger)
-		}
+	if a.cfg.SessionDBDCleanupInterval > 0 && len(srv.DBDStores) > 0 {
+		// Every location's store deletes from the same session table with
+		// the same statement: one cleanup loop serves them all.
+		go srv.DBDStores[0].RunCleanup(ctx, a.cfg.SessionDBDCleanupInterval, a.logger)
 	}
 	addr := ln.Addr().String()
 	a.logger.Info("websession listening", "url", "http://"+addr, "config", a.cfg.File, "server_root", a.cfg.ServerRoot)
