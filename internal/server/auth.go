@@ -186,42 +186,18 @@ func (u *UserStores) store(provider string, au config.AuthSettings) (users.Store
 	return nil, fmt.Errorf("AuthFormProvider: unknown provider %q (use file or dbd)", provider)
 }
 
-// errorDocument renders the local ErrorDocument path with status 401, as
-// httpd's internal redirect to an ErrorDocument does. The page learns the
-// protected URL from ?inline=, so a login form there can post back to it.
+// errorDocument renders the local ErrorDocument path, as httpd's internal
+// redirect to an ErrorDocument does (authform forces the 401 status). The
+// page learns the protected URL from ?inline=, so a login form there can
+// post back to it.
 func errorDocument(path string, content http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.Method = http.MethodGet
 		r2.URL.Path, r2.URL.RawQuery = path, "inline="+url.QueryEscape(r.URL.RequestURI())
 		r2.Body, r2.ContentLength = http.NoBody, 0
-		content.ServeHTTP(&statusWriter{ResponseWriter: w, status: http.StatusUnauthorized}, r2)
+		content.ServeHTTP(w, r2)
 	})
-}
-
-// statusWriter forces the status of a successful response.
-type statusWriter struct {
-	http.ResponseWriter
-	status  int
-	started bool
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.started {
-		return
-	}
-	s.started = true
-	if code == http.StatusOK {
-		code = s.status
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if !s.started {
-		s.WriteHeader(http.StatusOK)
-	}
-	return s.ResponseWriter.Write(p)
 }
 
 func remoteUser(r *http.Request) string {
