@@ -200,9 +200,8 @@ func errorDocument(path string, content http.Handler) http.Handler {
 	})
 }
 
+// remoteUser is the authenticated user, for per-user DBD sessions.
 func remoteUser(r *http.Request) string {
 	u, _ := authform.User(r)
 	return u
 }
-
-func remoteUserOK(r *http.Request) (string, bool) { return authform.User(r) }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/session"
 )
@@ -80,7 +81,7 @@ func (c *content) cgi(w http.ResponseWriter, r *http.Request, a config.Alias, re
 	if env, ok := session.EnvValue(r); ok {
 		h.Env = append(h.Env, "HTTP_SESSION="+env)
 	}
-	if user, ok := remoteUserOK(r); ok {
+	if user, ok := authform.User(r); ok {
 		h.Env = append(h.Env, "REMOTE_USER="+user, "AUTH_TYPE=form")
 	}
 	h.ServeHTTP(w, r)
