@@ -19,6 +19,15 @@ type content struct {
 	cfg    *config.Config
 	site   http.Handler
 	logger *slog.Logger
+	files  []http.Handler // one file server per cfg.Aliases entry
+}
+
+func newContent(cfg *config.Config, site http.Handler, logger *slog.Logger) *content {
+	c := &content{cfg: cfg, site: site, logger: logger}
+	for _, a := range cfg.Aliases {
+		c.files = append(c.files, http.FileServer(noDirs{http.Dir(a.Path)}))
+	}
+	return c
 }
 
 func (c *content) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -28,11 +37,11 @@ func (c *content) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for _, a := range c.cfg.Aliases {
+	for i, a := range c.cfg.Aliases {
 		if rest, ok := aliasMatch(a.URLPath, r.URL.Path); ok {
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = "/" + rest
-			http.FileServer(noDirs{http.Dir(a.Path)}).ServeHTTP(w, r2)
+			c.files[i].ServeHTTP(w, r2)
 			return
 		}
 	}

@@ -56,7 +56,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	}
 	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*crypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}}}
 	s := &Server{cfg: cfg, chains: map[*config.Settings]http.Handler{}}
-	content := &content{cfg: cfg, site: deps.Site, logger: deps.Logger}
+	content := newContent(cfg, deps.Site, deps.Logger)
 	for _, set := range cfg.AllSettings() {
 		h, err := b.chain(set, content)
 		if err != nil {
