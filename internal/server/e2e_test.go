@@ -265,3 +265,18 @@ func TestDotSegmentsCannotLeaveALocation(t *testing.T) {
 		t.Errorf("the clean path: status %d, want 401", res.status)
 	}
 }
+
+// TestAlias serves files under an Alias, without directory listings, as
+// httpd does without Options Indexes.
+func TestAlias(t *testing.T) {
+	base := start(t, "Alias /files/ www/\n", map[string]string{"www/hello.txt": "hello\n", "www/sub/x.txt": "x"}, clock)
+	if res := do(t, "GET", base+"/files/hello.txt", nil); res.status != 200 || res.body != "hello\n" {
+		t.Errorf("file: %d %q", res.status, res.body)
+	}
+	if res := do(t, "GET", base+"/files/sub/", nil); res.status != http.StatusNotFound {
+		t.Errorf("directory listing: status %d", res.status)
+	}
+	if res := do(t, "GET", base+"/elsewhere.txt", nil); res.status != http.StatusNotFound {
+		t.Errorf("outside the alias: status %d", res.status)
+	}
+}
