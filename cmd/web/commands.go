@@ -14,8 +14,8 @@ import (
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/session"
-	"github.com/websession/websession/internal/session/crypto"
 	"github.com/websession/websession/internal/session/dbd"
+	"github.com/websession/websession/internal/session/sessioncrypto"
 	"github.com/websession/websession/internal/users"
 )
 
@@ -217,7 +217,7 @@ func sessionCodec(opts options, verb string, args []string) error {
 	}
 	var codec session.Cipher
 	if len(passphrases) > 0 {
-		c, err := crypto.New(passphrases, cipherName, crypto.Options{})
+		c, err := sessioncrypto.New(passphrases, cipherName, sessioncrypto.Options{})
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/session"
-	"github.com/websession/websession/internal/session/crypto"
+	"github.com/websession/websession/internal/session/sessioncrypto"
 )
 
 // sharedVector is the team's shared cookie, encrypted by mod_session_crypto
@@ -17,7 +17,7 @@ const sharedVector = "H2Y/XXcuzqThZTUZbi9Gq7vhcr2U0O7qOTnol3yiPpEbhAvs25nyOhYczM
 func encryptedSite(t *testing.T) *site {
 	t.Helper()
 	_, store := userFile(t, "alice", "secret1")
-	codec, err := crypto.New([]string{"secret"}, "", crypto.Options{})
+	codec, err := sessioncrypto.New([]string{"secret"}, "", sessioncrypto.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

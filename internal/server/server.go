@@ -15,8 +15,8 @@ import (
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
-	"github.com/websession/websession/internal/session/crypto"
 	"github.com/websession/websession/internal/session/dbd"
+	"github.com/websession/websession/internal/session/sessioncrypto"
 )
 
 // Deps are what the server needs from outside the configuration file.
@@ -54,7 +54,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	if deps.Users == nil {
 		deps.Users = NewUserStores(deps.DB, deps.Logger)
 	}
-	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*crypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}}}
+	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}}}
 	s := &Server{cfg: cfg, chains: map[*config.Settings]http.Handler{}}
 	content := newContent(cfg, deps.Site, deps.Logger)
 	for _, set := range cfg.AllSettings() {
@@ -105,7 +105,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 type builder struct {
 	cfg       *config.Config
 	deps      Deps
-	ciphers   map[string]*crypto.Codec
+	ciphers   map[string]*sessioncrypto.Codec
 	dbdStores []*dbd.Store
 	auth      *authBuilder
 }
@@ -182,12 +182,12 @@ func (b *builder) sessionConfig(set *config.Settings) (session.Config, error) {
 
 // cipher shares one Codec, and so one key cache, among the locations that
 // use the same passphrases.
-func (b *builder) cipher(cs config.CryptoSettings) (*crypto.Codec, error) {
+func (b *builder) cipher(cs config.CryptoSettings) (*sessioncrypto.Codec, error) {
 	key := cs.Cipher + "\x00" + strings.Join(cs.Passphrases, "\x00")
 	if c, ok := b.ciphers[key]; ok {
 		return c, nil
 	}
-	c, err := crypto.New(cs.Passphrases, cs.Cipher, crypto.Options{Now: b.deps.Now})
+	c, err := sessioncrypto.New(cs.Passphrases, cs.Cipher, sessioncrypto.Options{Now: b.deps.Now})
 	if err != nil {
 		return nil, err
 	}

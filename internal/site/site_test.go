@@ -18,7 +18,7 @@ import (
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
-	"github.com/websession/websession/internal/session/crypto"
+	"github.com/websession/websession/internal/session/sessioncrypto"
 	"github.com/websession/websession/internal/site"
 	"github.com/websession/websession/internal/users"
 )
@@ -32,7 +32,7 @@ type testSite struct {
 	t      *testing.T
 	srv    *httptest.Server
 	users  users.Store
-	codec  *crypto.Codec
+	codec  *sessioncrypto.Codec
 	logbuf *bytes.Buffer
 }
 
@@ -67,7 +67,7 @@ func newSite(t *testing.T, cfg siteConfig) *testSite {
 	}
 	scfg := session.Config{Store: store, MaxAge: 3600, Header: "X-Replace-Session", Logger: logger}
 	if !cfg.plain {
-		codec, err := crypto.New([]string{"secret"}, "", crypto.Options{})
+		codec, err := sessioncrypto.New([]string{"secret"}, "", sessioncrypto.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

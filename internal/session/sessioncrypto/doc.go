@@ -23,4 +23,4 @@
 //   - SessionCryptoDriver has no counterpart: there is one implementation.
 //   - Every failure to decrypt returns the same error, ErrDecrypt, whatever
 //     went wrong, so callers cannot leak the reason.
-package crypto
+package sessioncrypto

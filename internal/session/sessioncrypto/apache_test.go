@@ -1,4 +1,4 @@
-package crypto
+package sessioncrypto
 
 import (
 	"encoding/base64"

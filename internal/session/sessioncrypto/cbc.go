@@ -1,4 +1,4 @@
-package crypto
+package sessioncrypto
 
 import (
 	"crypto/cipher"

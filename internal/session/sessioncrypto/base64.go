@@ -1,4 +1,4 @@
-package crypto
+package sessioncrypto
 
 // b64 maps a byte of the standard base64 alphabet to its 6-bit value and
 // every other byte to 0xff.

@@ -1,10 +1,10 @@
-package crypto_test
+package sessioncrypto_test
 
 import (
 	"fmt"
 	"log"
 
-	"github.com/websession/websession/internal/session/crypto"
+	"github.com/websession/websession/internal/session/sessioncrypto"
 )
 
 // The configuration
@@ -14,7 +14,7 @@ import (
 // becomes a Codec with one passphrase and the default cipher, aes256. The
 // value below was made by httpd 2.4.71 with that passphrase.
 func Example() {
-	c, err := crypto.New([]string{"secret"}, "", crypto.Options{})
+	c, err := sessioncrypto.New([]string{"secret"}, "", sessioncrypto.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,9 +35,9 @@ func Example() {
 //
 //	SessionCryptoPassphrase new old
 func Example_rotation() {
-	before, _ := crypto.New([]string{"old"}, "", crypto.Options{})
-	during, _ := crypto.New([]string{"new", "old"}, "", crypto.Options{})
-	after, _ := crypto.New([]string{"new"}, "", crypto.Options{})
+	before, _ := sessioncrypto.New([]string{"old"}, "", sessioncrypto.Options{})
+	during, _ := sessioncrypto.New([]string{"new", "old"}, "", sessioncrypto.Options{})
+	after, _ := sessioncrypto.New([]string{"new"}, "", sessioncrypto.Options{})
 
 	issued, _ := before.Encrypt("user=alice")
 	plain, err := during.Decrypt(issued) // an old cookie is still read
