@@ -3,7 +3,6 @@ package session
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -136,28 +135,26 @@ type vectorFile struct {
 	} `json:"vectors"`
 }
 
-// sharedVectors reads the cookies a real Apache made; the file lives in
-// the shared folder beside the repository.
-func sharedVectors(t *testing.T) vectorFile {
+// vectorsFile holds cookies captured from a real Apache httpd 2.4.71; go
+// test runs in the package folder, so the path is relative to it.
+const vectorsFile = "testdata/apache-session-cookies.json"
+
+func loadVectors(t *testing.T) vectorFile {
 	t.Helper()
-	p, err := filepath.Abs("../../../shared/vectors/apache-session-cookies.json")
+	raw, err := os.ReadFile(vectorsFile)
 	if err != nil {
 		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("the Apache vectors are needed (../shared beside the repository): %v", err)
 	}
 	var vf vectorFile
 	if err := json.Unmarshal(raw, &vf); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", vectorsFile, err)
 	}
 	return vf
 }
 
 func TestApachePlainVectors(t *testing.T) {
 	n := 0
-	for _, v := range sharedVectors(t).Vectors {
+	for _, v := range loadVectors(t).Vectors {
 		if v.Kind != "plain" {
 			continue
 		}
@@ -174,7 +171,7 @@ func TestApachePlainVectors(t *testing.T) {
 		}
 	}
 	if n == 0 {
-		t.Fatal("no plain vectors found")
+		t.Fatal("no plain vectors in " + vectorsFile)
 	}
 }
 

@@ -8,13 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
-// vectorsFile is where the team keeps cookies captured from httpd, relative
-// to the folder that holds the repository (spec §4.6 and DESIGN).
-const vectorsFile = "shared/vectors/apache-session-cookies.json"
+// vectorsFile holds cookies captured from a real Apache httpd 2.4.71 (spec
+// §4.6); go test runs in the package folder, so the path is relative to it.
+const vectorsFile = "testdata/apache-session-cookies.json"
 
 type vector struct {
 	Name            string  `json:"name"`
@@ -24,33 +23,17 @@ type vector struct {
 	ExpectedSession string  `json:"expected_session"`
 }
 
-// loadVectors reads vectorsFile from the nearest parent of the working
-// directory that has it.
 func loadVectors(t *testing.T) []vector {
 	t.Helper()
-	dir, err := os.Getwd()
+	data, err := os.ReadFile(vectorsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		p := filepath.Join(dir, vectorsFile)
-		data, err := os.ReadFile(p)
-		if err == nil {
-			var f struct{ Vectors []vector }
-			if err := json.Unmarshal(data, &f); err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			if len(f.Vectors) == 0 {
-				t.Fatalf("%s: no vectors", p)
-			}
-			return f.Vectors
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("%s not found in any parent of the working directory", vectorsFile)
-		}
-		dir = parent
+	var f struct{ Vectors []vector }
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("%s: %v", vectorsFile, err)
 	}
+	return f.Vectors
 }
 
 func TestApacheVectors(t *testing.T) {
