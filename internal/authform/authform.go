@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/users"
@@ -42,7 +43,7 @@ func SiteHash(user, passphrase string) string {
 // Login writes credentials into the request's session, as a successful
 // form login does (without a site passphrase hash, which it removes): for
 // the site's own pages that log a user in after registration or a password
-// change. The caller must have verified the password. It returns
+// change. Logins.Login also starts a new login id. The caller must have verified the password. It returns
 // session.ErrNoSession when sessions are off for the request.
 func Login(r *http.Request, authName, user, password string) error {
 	if authName == "" {
@@ -59,7 +60,7 @@ func Login(r *http.Request, authName, user, password string) error {
 }
 
 // Logout removes the credentials of realm authName from the request's
-// session, as the logout handler does.
+// session, as the logout handler does without a record of ended logins.
 func Logout(r *http.Request, authName string) error {
 	if authName == "" {
 		return errors.New("authform: Logout: AuthName is required")
@@ -122,21 +123,26 @@ func (p *protected) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		user, _ := sess.Get(c.userKey)
 		pw, _ := sess.Get(c.pwKey)
 		if user != "" && pw != "" {
-			ok := c.siteOK(sess, user)
-			if !ok {
-				if ok, err = c.verify(r.Context(), user, pw); err != nil {
-					c.serverError(w, r, err)
-					return
-				}
-			}
-			if ok {
+			if why := c.Logins.ended(sess, c.AuthName, user, c.Now()); why != "" {
+				clearLogin(sess, c.AuthName)
+				sess.Set(NoticeKey(c.AuthName), why)
+			} else if ok, done := c.checkStored(w, r, sess, user, pw); done {
+				return
+			} else if ok {
 				if !c.permits(user) {
 					c.unauthorized(w, r)
 					return
 				}
+				if lg := readLogin(sess, c.AuthName); c.Logins != nil && (lg.sid == "" || lg.since.IsZero()) {
+					// A session logged in by httpd, or before login ids:
+					// it gets one now, so that it can be logged out.
+					startLogin(sess, c.AuthName, c.Now())
+				}
 				p.serve(w, r, user, pw)
 				return
 			}
+		} else if session.Expired(r) {
+			sess.Set(NoticeKey(c.AuthName), NoticeExpired)
 		}
 	}
 	if r.Method == http.MethodPost {
@@ -144,6 +150,34 @@ func (p *protected) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.loginRequired(w, r)
+}
+
+// checkStored checks credentials found in the session. Credentials this
+// process has seen right before are checked directly (the user store
+// answers from its cache); others are counted by the throttle like a
+// login form's, so that credentials planted in a session (a forged
+// cookie, a SessionHeader) cannot guess passwords unthrottled. done means
+// the answer has been written.
+func (c *config) checkStored(w http.ResponseWriter, r *http.Request, sess *session.Session, user, pw string) (ok, done bool) {
+	if c.siteOK(sess, user) {
+		return true, false
+	}
+	if c.good.has(user, pw) {
+		ok, err := c.verify(r.Context(), user, pw)
+		if err != nil {
+			c.serverError(w, r, err)
+			return false, true
+		}
+		if !ok {
+			c.good.remove(user, pw) // changed or deleted since
+		}
+		return ok, false
+	}
+	ok, done = c.attempt(w, r, nil, user, pw)
+	if ok {
+		c.good.add(user, pw)
+	}
+	return ok, done
 }
 
 // inline is the inline login of spec §6.2 step 6: a POST to a protected
@@ -277,12 +311,21 @@ func (c *config) verify(ctx context.Context, user, pw string) (bool, error) {
 	return false, nil
 }
 
-// attempt checks a login attempt from a form under the throttle. done
-// means the answer (429 or 500) has been written.
-func (c *config) attempt(w http.ResponseWriter, r *http.Request, user, pw string) (granted, done bool) {
-	keys := throttleKeys(r, user)
-	if d := c.Throttle.wait(keys); d > 0 {
-		c.tooMany(w, d)
+// attempt checks a password under the throttle: the attempt is counted
+// before the check, and a right password takes it back. done means the
+// answer (429, 503 or 500) has been written. Failures and throttled
+// attempts are logged with the user name and client address.
+func (c *config) attempt(w http.ResponseWriter, r *http.Request, f form, user, pw string) (granted, done bool) {
+	d, err := c.Throttle.Begin(r.Context(), r, user)
+	if err != nil {
+		c.Logger.Error("login throttle unavailable", "realm", c.AuthName, "err", err)
+		w.Header().Set("Retry-After", "5")
+		page(w, http.StatusServiceUnavailable, "Service unavailable", "Logins cannot be checked right now. Please try again in a moment.")
+		return false, true
+	}
+	if d > 0 {
+		c.Logger.Warn("login throttled", "realm", c.AuthName, "user", user, "client", clientAddr(r), "retry_after", d.Round(time.Second).String())
+		c.tooMany(w, r, f, d)
 		return false, true
 	}
 	ok, err := c.verify(r.Context(), user, pw)
@@ -291,10 +334,12 @@ func (c *config) attempt(w http.ResponseWriter, r *http.Request, user, pw string
 		return false, true
 	}
 	if !ok {
-		c.Throttle.fail(keys)
+		c.Logger.Warn("login failed", "realm", c.AuthName, "user", user, "client", clientAddr(r))
 		return false, false
 	}
-	c.Throttle.succeed(keys)
+	if err := c.Throttle.Succeed(r.Context(), r, user); err != nil {
+		c.Logger.Warn("login throttle not updated after a right password", "realm", c.AuthName, "err", err)
+	}
 	return true, false
 }
 
@@ -310,6 +355,9 @@ func (c *config) store(sess *session.Session, user, pw string) {
 	}
 	sess.Set(c.userKey, user)
 	sess.Set(c.pwKey, pw)
+	if c.Logins != nil {
+		startLogin(sess, c.AuthName, c.Now())
+	}
 	if c.SitePassphrase != "" {
 		sess.Set(c.siteKey, SiteHash(user, c.SitePassphrase))
 	} else {
@@ -330,12 +378,14 @@ func (c *config) login(w http.ResponseWriter, r *http.Request) (f form, user, pw
 		c.loginRequired(w, r)
 		return nil, "", "", false
 	}
-	granted, done := c.attempt(w, r, user, pw)
+	granted, done := c.attempt(w, r, f, user, pw)
 	if done {
 		return nil, "", "", false
 	}
 	if !granted {
-		c.loginRequired(w, r)
+		if !c.refused(w, r, f, http.StatusUnauthorized, 0) {
+			c.loginRequired(w, r)
+		}
 		return nil, "", "", false
 	}
 	return f, user, pw, true

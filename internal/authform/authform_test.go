@@ -300,32 +300,46 @@ func TestThrottle(t *testing.T) {
 	}
 	tooMany := want{status: 429, header: map[string]string{"Retry-After": "60"}, cookie: "-"}
 
-	t.Run("per user name", func(t *testing.T) {
+	// Failures 3: the pair (user, address) gets 3, the user name from all
+	// addresses 3*UserFactor, one address under all names 3*AddressFactor.
+	t.Run("per user name and address", func(t *testing.T) {
 		for _, user := range []string{"alice", "nobody"} {
 			s := setup(t)
-			for i := range 3 {
-				check(t, s.do(req{target: "/dologin", form: creds(user, "wrong-password"), remote: fmt.Sprintf("192.0.2.%d:1000", i+1)}), want{status: 401})
+			for range 3 {
+				check(t, s.do(req{target: "/dologin", form: creds(user, "wrong-password"), remote: "192.0.2.1:1000"}), want{status: 401})
 			}
-			// the right password is refused too, from a fresh address, and
-			// at the inline login
-			check(t, s.do(req{target: "/dologin", form: creds(user, "wonderland"), remote: "192.0.2.99:1000"}), tooMany)
-			check(t, s.do(req{target: "/admin/x", form: creds(user, "wonderland"), remote: "192.0.2.98:1000"}), tooMany)
-			// another user is not affected
-			check(t, s.do(req{target: "/dologin", form: creds("bob", "wrong-password"), remote: "192.0.2.97:1000"}), want{status: 401})
-			*s.now = s.now.Add(30 * time.Second)
-			check(t, s.do(req{target: "/dologin", form: creds(user, "wonderland"), remote: "192.0.2.99:1000"}), want{status: 429, header: map[string]string{"Retry-After": "30"}})
-			*s.now = s.now.Add(30 * time.Second)
-			wantAfter := want{status: 401}
+			// the right password is refused too from that address, at the
+			// login handler and at the inline login
+			check(t, s.do(req{target: "/dologin", form: creds(user, "wonderland"), remote: "192.0.2.1:1001"}), tooMany)
+			check(t, s.do(req{target: "/admin/x", form: creds(user, "wonderland"), remote: "192.0.2.1:1002"}), tooMany)
+			// another user from that address is not affected
+			check(t, s.do(req{target: "/dologin", form: creds("bob", "wrong-password"), remote: "192.0.2.1:1003"}), want{status: 401})
+			// nor the user from elsewhere: one attacker cannot lock them out
+			wantRight := want{status: 401}
 			if user == "alice" {
-				wantAfter = want{status: 200}
+				wantRight = want{status: 200}
 			}
-			check(t, s.do(req{target: "/dologin", form: creds(user, "wonderland"), remote: "192.0.2.99:1000"}), wantAfter)
+			check(t, s.do(req{target: "/dologin", form: creds(user, "wonderland"), remote: "198.51.100.1:1000"}), wantRight)
+			*s.now = s.now.Add(30 * time.Second)
+			check(t, s.do(req{target: "/dologin", form: creds(user, "wonderland"), remote: "192.0.2.1:1000"}), want{status: 429, header: map[string]string{"Retry-After": "30"}})
+			*s.now = s.now.Add(30 * time.Second)
+			check(t, s.do(req{target: "/dologin", form: creds(user, "wonderland"), remote: "192.0.2.1:1000"}), wantRight)
 		}
+	})
+	t.Run("per user name", func(t *testing.T) {
+		s := setup(t)
+		for i := range 3 * authform.UserFactor {
+			check(t, s.do(req{target: "/dologin", form: creds("alice", "wrong-password"), remote: fmt.Sprintf("192.0.2.%d:1000", i+1)}), want{status: 401})
+		}
+		// many attackers together: the right password is refused from a
+		// fresh address
+		check(t, s.do(req{target: "/dologin", form: creds("alice", "wonderland"), remote: "198.51.100.1:1000"}), tooMany)
+		check(t, s.do(req{target: "/dologin", form: creds("bob", "wrong-password"), remote: "198.51.100.1:1000"}), want{status: 401})
 	})
 	t.Run("per client address", func(t *testing.T) {
 		s := setup(t)
-		for _, user := range []string{"alice", "carol", "dave"} {
-			check(t, s.do(req{target: "/admin/x", form: creds(user, "wrong-password"), remote: "[2001:db8::1]:1000"}), want{status: 401})
+		for i := range 3 * authform.AddressFactor {
+			check(t, s.do(req{target: "/admin/x", form: creds(fmt.Sprintf("user%d", i), "wrong-password"), remote: "[2001:db8::1]:1000"}), want{status: 401})
 		}
 		// the same /64, another user
 		check(t, s.do(req{target: "/dologin", form: creds("erin", "whatever1"), remote: "[2001:db8::2]:1000"}), tooMany)

@@ -1,6 +1,7 @@
 package authform
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html"
@@ -96,9 +97,23 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusMethodNotAllowed, "Method not allowed", "Log out with the logout button.")
 		return
 	}
-	if err := Logout(r, c.AuthName); err != nil && !errors.Is(err, session.ErrNoSession) {
+	sess, err := loadSession(r)
+	if err != nil {
 		c.sessionError(w, r, err)
 		return
+	}
+	switch {
+	case c.Logins == nil:
+		if err := Logout(r, c.AuthName); err != nil && !errors.Is(err, session.ErrNoSession) {
+			c.sessionError(w, r, err)
+			return
+		}
+	case sess != nil:
+		if err := c.Logins.endLogin(r.Context(), sess, c.AuthName, c.Now()); err != nil {
+			// This server refuses the login already; others and a restart
+			// may not. The user is logged out here either way.
+			c.Logger.Error("logout not recorded", "realm", c.AuthName, "err", err)
+		}
 	}
 	c.noStore(w)
 	if c.logout != nil {
@@ -144,11 +159,74 @@ func (c *config) redirect(w http.ResponseWriter, r *http.Request, status int, lo
 	}
 }
 
-// tooMany answers a throttled login attempt.
-func (c *config) tooMany(w http.ResponseWriter, d time.Duration) {
+// tooMany answers a throttled login attempt: RefusalPage when there is
+// one, else a small page; both say when to try again.
+func (c *config) tooMany(w http.ResponseWriter, r *http.Request, f form, d time.Duration) {
 	c.noStore(w)
 	w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
-	page(w, http.StatusTooManyRequests, "Too many login attempts", "Too many failed logins. Please wait a while before trying again.")
+	if c.refused(w, r, f, http.StatusTooManyRequests, d) {
+		return
+	}
+	page(w, http.StatusTooManyRequests, "Too many login attempts", "Too many failed logins. Please try again "+InWords(d)+".")
+}
+
+// InWords says when a wait of d ends, for people: "in 1 minute", "in
+// about 5 minutes", "in 30 seconds".
+func InWords(d time.Duration) string {
+	switch s := int(math.Ceil(d.Seconds())); {
+	case s <= 1:
+		return "in a second"
+	case s < 60:
+		return fmt.Sprintf("in %d seconds", s)
+	case s < 90:
+		return "in 1 minute"
+	case s < 3600:
+		return fmt.Sprintf("in about %d minutes", (s+30)/60)
+	default:
+		return fmt.Sprintf("in about %d hours", (s+1800)/3600)
+	}
+}
+
+// Refusal is what RefusalPage learns about the login it renders.
+type Refusal struct {
+	// User is the user name typed into the form.
+	User string
+	// Location is the form's location field when it is a same-site path:
+	// where the user was going.
+	Location string
+	// RetryAfter is how long to wait, for a throttled attempt; 0 for a
+	// wrong password.
+	RetryAfter time.Duration
+}
+
+var refusalContextKey = &contextKey{"authform refusal"}
+
+// RefusalOf returns the refused login a RefusalPage is rendering.
+func RefusalOf(r *http.Request) (Refusal, bool) {
+	f, ok := r.Context().Value(refusalContextKey).(*Refusal)
+	if !ok {
+		return Refusal{}, false
+	}
+	return *f, true
+}
+
+// refused renders RefusalPage with status forced; false when there is
+// none.
+func (c *config) refused(w http.ResponseWriter, r *http.Request, f form, status int, d time.Duration) bool {
+	if c.RefusalPage == nil {
+		return false
+	}
+	ref := &Refusal{RetryAfter: d}
+	ref.User = f[c.UsernameField]
+	if loc := f[c.LocationField]; safeLocation(loc) {
+		ref.Location = loc
+	}
+	sw := &statusWriter{ResponseWriter: w, status: status}
+	c.RefusalPage.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), refusalContextKey, ref)))
+	if !sw.wrote {
+		sw.WriteHeader(status)
+	}
+	return true
 }
 
 // serverError logs err once and answers 500 without details.

@@ -82,15 +82,29 @@ type Options struct {
 	// login form, for inline login. It runs with the status forced to 401.
 	// nil gives a small built-in page.
 	ErrorPage401 http.Handler
+	// RefusalPage renders a refused login form (a wrong password, 401, or
+	// too many attempts, 429) instead of redirecting to
+	// AuthFormLoginRequiredLocation, so that the page can keep the typed
+	// user name and where the user was going (RefusalOf), and say when to
+	// try again. nil redirects, as httpd does.
+	RefusalPage http.Handler
 	// Throttle limits failed logins; share one between the login handler
 	// and every protected location. nil gives a private Throttle with the
 	// default limits.
 	Throttle *Throttle
+	// Logins keeps the record of ended logins and the absolute lifetime;
+	// share one between every location of the realm and the site. nil
+	// keeps no record: a logout only removes the credentials from the
+	// session, as httpd does.
+	Logins *Logins
 	// Logger receives provider and session errors; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// goodCredsMax bounds the credentials a location remembers as right.
+const goodCredsMax = 10000
 
 // config is Options checked and completed.
 type config struct {
@@ -98,6 +112,7 @@ type config struct {
 	required, success, logout *location
 	allowed                   map[string]bool // Require user; nil: valid-user
 	userKey, pwKey, siteKey   string
+	good                      *goodCreds
 }
 
 func (o Options) compile(who string, needProviders bool) (*config, error) {
@@ -152,7 +167,7 @@ func (o Options) compile(who string, needProviders bool) (*config, error) {
 	if o.Throttle == nil {
 		o.Throttle = NewThrottle(ThrottleOptions{Now: o.Now})
 	}
-	c := &config{Options: o, userKey: UserKey(o.AuthName), pwKey: PasswordKey(o.AuthName), siteKey: SiteKey(o.AuthName)}
+	c := &config{Options: o, userKey: UserKey(o.AuthName), pwKey: PasswordKey(o.AuthName), siteKey: SiteKey(o.AuthName), good: newGoodCreds(goodCredsMax)}
 	var err error
 	if c.required, err = parseLocation("AuthFormLoginRequiredLocation", o.LoginRequiredLocation); err != nil {
 		return fail("%v", err)

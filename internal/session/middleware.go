@@ -111,6 +111,7 @@ type state struct {
 	loadErr      error
 	loaded       bool
 	loadedExpiry int64
+	expired      bool // the request brought a session past its expiry
 	env          string
 	envTaken     bool
 }
@@ -125,6 +126,19 @@ func Load(r *http.Request) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	return st.load()
+}
+
+// Expired reports whether the request brought a session that had expired
+// (and so was loaded as an empty one), for a page to tell the user why
+// they are logged out. It loads the session. A store that drops expired
+// sessions itself (the database store's select) makes them look absent.
+func Expired(r *http.Request) bool {
+	st, ok := r.Context().Value(stateKey{}).(*state)
+	if !ok {
+		return false
+	}
+	st.load()
+	return st.expired
 }
 
 // EnvValue returns the plain session that SessionEnv exports to the handler
@@ -170,6 +184,7 @@ func (st *state) load() (*Session, error) {
 	}
 	now := st.cfg.Now().UnixMicro()
 	if s.Expiry != 0 && s.Expiry < now {
+		st.expired = s.Len() > 0
 		s.reset()
 	}
 	if st.cfg.MaxAge > 0 {

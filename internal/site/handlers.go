@@ -20,7 +20,6 @@ const (
 	msgEnterPassword = "Enter a password."
 	msgEnterCurrent  = "Enter your current password."
 	msgWrongCurrent  = "The current password is not right."
-	msgTooMany       = "Too many wrong passwords. Please wait a few minutes and try again."
 	msgMismatch      = "The two passwords are not the same."
 	msgTaken         = "That user name is taken."
 	msgNoSession     = "Your account was created. Sessions are off for this page, so please log in."
@@ -166,9 +165,13 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	checkNewPassword(f, pw, confirm)
 	status := http.StatusUnprocessableEntity
 	if f.ok() {
-		if d := a.throttle.Wait(r, user); d > 0 {
+		d, err := a.throttle.Begin(r.Context(), r, user)
+		if err != nil {
+			return err
+		}
+		if d > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-			f.fail("current", msgTooMany)
+			f.fail("current", "Too many wrong passwords. Please try again "+authform.InWords(d)+".")
 			status = http.StatusTooManyRequests
 		}
 	}
@@ -178,10 +181,10 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if res != users.Granted {
-			a.throttle.Fail(r, user)
+			a.logger.Warn("site: wrong current password", "user", user, "client", r.RemoteAddr)
 			f.fail("current", msgWrongCurrent)
-		} else {
-			a.throttle.Succeed(r, user)
+		} else if err := a.throttle.Succeed(r.Context(), r, user); err != nil {
+			a.logger.Warn("site: throttle not updated after a right password", "err", err)
 		}
 	}
 	if f.ok() {
