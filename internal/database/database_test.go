@@ -22,7 +22,7 @@ func TestMigrateUpStatusDownUp(t *testing.T) {
 	tables := func() string {
 		var names []string
 		if err := db.Select(&names, `select table_name from information_schema.tables
-			where table_schema = 'public' and table_name in ('session', 'users') order by 1`); err != nil {
+			where table_schema = 'public' and table_name in ('session', 'users', 'session_revocation') order by 1`); err != nil {
 			t.Fatal(err)
 		}
 		return strings.Join(names, ",")
@@ -32,12 +32,12 @@ func TestMigrateUpStatusDownUp(t *testing.T) {
 		wantOut    []string
 		wantTables string
 	}{
-		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql"}, "session,users"},
-		{"up", []string{"no pending migrations"}, "session,users"},
-		{"status", []string{"00001_sessions.sql", "00002_users.sql"}, "session,users"},
-		{"down", []string{"OK    down 00002_users.sql"}, "session"},
-		{"status", []string{"pending                   00002_users.sql"}, "session"},
-		{"up", []string{"OK    up 00002_users.sql"}, "session,users"},
+		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql", "OK    up 00004_revocation.sql"}, "session,session_revocation,users"},
+		{"up", []string{"no pending migrations"}, "session,session_revocation,users"},
+		{"status", []string{"00001_sessions.sql", "00002_users.sql", "00004_revocation.sql"}, "session,session_revocation,users"},
+		{"down", []string{"OK    down 00004_revocation.sql"}, "session,users"},
+		{"status", []string{"pending                   00004_revocation.sql"}, "session,users"},
+		{"up", []string{"OK    up 00004_revocation.sql"}, "session,session_revocation,users"},
 	}
 	for _, s := range steps {
 		var out strings.Builder
