@@ -232,8 +232,8 @@ func (failingStore) Check(context.Context, string, string) (users.Result, error)
 // downStore is a session store whose backend is down.
 type downStore struct{}
 
-func (downStore) Load(*http.Request) (string, string, bool, error) {
-	return "", "", false, fmt.Errorf("select: %w", session.ErrUnavailable)
+func (downStore) Load(*http.Request) (session.Stored, bool, error) {
+	return session.Stored{}, false, fmt.Errorf("select: %w", session.ErrUnavailable)
 }
 
 func (downStore) Save(*http.Request, http.Header, *session.Session, string) error {

@@ -168,7 +168,7 @@ func (st *state) load() (*Session, error) {
 	st.loaded = true
 	s := New()
 	st.sess = s
-	encoded, id, found, err := st.cfg.Store.Load(st.r)
+	stored, found, err := st.cfg.Store.Load(st.r)
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		st.cfg.Logger.Error("session store unavailable", "path", st.r.URL.Path, "err", err)
@@ -177,8 +177,8 @@ func (st *state) load() (*Session, error) {
 	case err != nil:
 		st.cfg.Logger.Warn("session ignored", "path", st.r.URL.Path, "err", err)
 	case found:
-		s.ID = id
-		if !st.decode(s, encoded) {
+		s.ID = stored.ID
+		if !st.decode(s, stored.Encoded) {
 			s.reset()
 		}
 	}

@@ -232,8 +232,8 @@ func TestLoadWithoutMiddleware(t *testing.T) {
 
 type downStore struct{}
 
-func (downStore) Load(*http.Request) (string, string, bool, error) {
-	return "", "", false, fmt.Errorf("dial: %w", session.ErrUnavailable)
+func (downStore) Load(*http.Request) (session.Stored, bool, error) {
+	return session.Stored{}, false, fmt.Errorf("dial: %w", session.ErrUnavailable)
 }
 func (downStore) Save(*http.Request, http.Header, *session.Session, string) error {
 	return session.ErrUnavailable

@@ -11,15 +11,27 @@ import (
 // blank session that would then overwrite the stored one.
 var ErrUnavailable = errors.New("session store unavailable")
 
+// Stored is what a Store found for a request. Its two strings are named
+// fields, not adjacent results, so a store cannot hand back its id as the
+// session or the session as its id.
+type Stored struct {
+	// Encoded is the session as kept: urlencoded, encrypted when a Cipher
+	// is in use.
+	Encoded string
+	// ID is the store's key for the session ("" when the store has none,
+	// as the cookie store).
+	ID string
+}
+
 // Store keeps the encoded session somewhere between requests: the
 // session_load and session_save hooks of mod_session. The encoded string a
 // Store sees is the urlencoded session, encrypted when a Cipher is in use.
 type Store interface {
-	// Load returns the encoded session for the request and the store's id
-	// for it ("" when the store has none). found is false when the request
-	// carries no session, which is not an error. Load may rewrite r's
-	// headers (SessionCookieRemove); it must not write a response.
-	Load(r *http.Request) (encoded string, id string, found bool, err error)
+	// Load returns the stored session for the request. found is false
+	// when the request carries no session, which is not an error. Load
+	// may rewrite r's headers (SessionCookieRemove); it must not write a
+	// response.
+	Load(r *http.Request) (s Stored, found bool, err error)
 
 	// Save stores the encoded session (encoded is "" for an empty session,
 	// which stores remove) and writes whatever the client needs into h, the

@@ -638,8 +638,8 @@ func (brokenStore) Delete(context.Context, string) error              { return e
 // downStore is a session store that cannot be reached.
 type downStore struct{}
 
-func (downStore) Load(*http.Request) (string, string, bool, error) {
-	return "", "", false, session.ErrUnavailable
+func (downStore) Load(*http.Request) (session.Stored, bool, error) {
+	return session.Stored{}, false, session.ErrUnavailable
 }
 func (downStore) Save(*http.Request, http.Header, *session.Session, string) error {
 	return session.ErrUnavailable

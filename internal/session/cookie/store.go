@@ -44,16 +44,16 @@ func NewStore(opts Options) (*Store, error) {
 
 // Load reads the session cookie (the SessionCookieName2 cookie when one is
 // configured). Ambiguous duplicates count as no session.
-func (st *Store) Load(r *http.Request) (string, string, bool, error) {
+func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 	name := st.opts.Name
 	if st.opts.Name2 != "" {
 		name = st.opts.Name2
 	}
 	value, ok, conflict := Read(r.Header, name, st.opts.Remove)
 	if conflict {
-		return "", "", false, fmt.Errorf("cookie %q sent more than once with different values", name)
+		return session.Stored{}, false, fmt.Errorf("cookie %q sent more than once with different values", name)
 	}
-	return value, "", ok, nil
+	return session.Stored{Encoded: value}, ok, nil
 }
 
 // Save writes the session cookie(s), or removal cookies for an empty

@@ -18,9 +18,9 @@ func TestName2(t *testing.T) {
 	}
 	r, _ := http.NewRequest("GET", "/", nil)
 	r.Header.Set("Cookie", "s1=a=1; s2=b=2")
-	got, _, found, err := st.Load(r)
-	if err != nil || !found || got != "b=2" {
-		t.Fatalf("Load = %q, %v, %v; want the SessionCookieName2 cookie", got, found, err)
+	got, found, err := st.Load(r)
+	if err != nil || !found || got.Encoded != "b=2" {
+		t.Fatalf("Load = %q, %v, %v; want the SessionCookieName2 cookie", got.Encoded, found, err)
 	}
 	h := http.Header{}
 	s := session.New()

@@ -107,8 +107,8 @@ func TestRecoversWhenDatabaseReturns(t *testing.T) {
 	load := func(id string) (string, error) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", "session="+id)
-		enc, _, _, err := st.Load(r)
-		return enc, err
+		got, _, err := st.Load(r)
+		return got.Encoded, err
 	}
 	id, err := save()
 	if err != nil {

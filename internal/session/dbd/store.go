@@ -140,12 +140,24 @@ func New(opts Options) (*Store, error) {
 	return st, nil
 }
 
+// StatementError reports a statement the database refused to prepare.
+type StatementError struct {
+	// Statement is which one: "select", "update", "insert", "delete" or
+	// "cleanup".
+	Statement string
+	Err       error
+}
+
+func (e *StatementError) Error() string { return e.Err.Error() }
+func (e *StatementError) Unwrap() error { return e.Err }
+
 // Prepare prepares every statement now, so a wrong statement or an
-// unreachable database shows at start-up.
+// unreachable database shows at start-up. A refused statement is a
+// *StatementError.
 func (st *Store) Prepare(ctx context.Context) error {
 	for _, s := range []*stmt{st.sel, st.upd, st.ins, st.del, st.clean} {
 		if _, err := s.prepared(ctx, st.opts.DB); err != nil {
-			return err
+			return &StatementError{Statement: s.label, Err: err}
 		}
 	}
 	return nil
@@ -232,20 +244,20 @@ func (st *Store) nowMicros() int64 { return st.opts.Now().UnixMicro() }
 // never choose its id), or by the authenticated user with PerUser. The id
 // cookie is removed from r when CookieRemove is set. A cookie sent twice
 // with different values is an error and no session.
-func (st *Store) Load(r *http.Request) (encoded, id string, found bool, err error) {
+func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 	var key string
 	if st.perUser {
 		key = st.opts.User(r)
 		if key == "" {
-			return "", "", false, nil
+			return session.Stored{}, false, nil
 		}
 	} else {
 		v, ok, conflict := cookie.Read(r.Header, st.cookieName, st.opts.CookieRemove)
 		if conflict {
-			return "", "", false, fmt.Errorf("dbd: cookie %q sent more than once with different values", st.cookieName)
+			return session.Stored{}, false, fmt.Errorf("dbd: cookie %q sent more than once with different values", st.cookieName)
 		}
 		if !ok || !isUUID(v) {
-			return "", "", false, nil
+			return session.Stored{}, false, nil
 		}
 		key = v
 	}
@@ -253,28 +265,29 @@ func (st *Store) Load(r *http.Request) (encoded, id string, found bool, err erro
 	defer cancel()
 	p, err := st.sel.prepared(ctx, st.opts.DB)
 	if err != nil {
-		return "", "", false, err
+		return session.Stored{}, false, err
 	}
 	args := []any{key, st.nowMicros()}
 	rows, err := p.QueryContext(ctx, args[:st.sel.nargs]...)
 	if err != nil {
-		return "", "", false, unavailable("select", err)
+		return session.Stored{}, false, unavailable("select", err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return "", "", false, unavailable("select", err)
+			return session.Stored{}, false, unavailable("select", err)
 		}
-		return "", "", false, nil
+		return session.Stored{}, false, nil
 	}
 	var value *string // a NULL value reads as an empty session
 	if err := rows.Scan(&value); err != nil {
-		return "", "", false, unavailable("select", err)
+		return session.Stored{}, false, unavailable("select", err)
 	}
+	found := session.Stored{ID: key}
 	if value != nil {
-		encoded = *value
+		found.Encoded = *value
 	}
-	return encoded, key, true, nil
+	return found, true, nil
 }
 
 // Save writes the session row and the id cookie. A changed session, or one

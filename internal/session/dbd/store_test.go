@@ -87,7 +87,8 @@ func exchange(t *testing.T, st *dbd.Store, cookie string, maxAge int64, handler 
 	if cookie != "" {
 		r.Header.Set("Cookie", cookie)
 	}
-	enc, id, found, err := st.Load(r)
+	got, found, err := st.Load(r)
+	enc, id := got.Encoded, got.ID
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -268,7 +269,8 @@ func TestReadsRowWrittenByApache(t *testing.T) {
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", "session="+tc.id)
-		enc, id, found, err := st.Load(r)
+		got, found, err := st.Load(r)
+		enc, id := got.Encoded, got.ID
 		if err != nil || enc != tc.want || found != tc.found || (found && id != tc.id) {
 			t.Errorf("%s: Load = %q, %q, %v, %v; want %q found=%v", tc.id, enc, id, found, err, tc.want, tc.found)
 		}
@@ -322,7 +324,7 @@ func TestConflictingCookies(t *testing.T) {
 	st := newStore(t, dbd.Options{DB: db, CookieName: "s1", CookieRemove: true})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Cookie", "s1=0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d; s1=0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3e")
-	_, _, found, err := st.Load(r)
+	_, found, err := st.Load(r)
 	if found || err == nil || errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("found=%v err=%v", found, err)
 	}
@@ -359,14 +361,15 @@ func TestScenario15PerUser(t *testing.T) {
 	if got := rows(t, db); !equalRows(got, []row{{"alice", "a=1", 0}}) {
 		t.Fatalf("rows %v", got)
 	}
-	enc, id, found, err := st.Load(req("alice"))
+	got, found, err := st.Load(req("alice"))
+	enc, id := got.Encoded, got.ID
 	if err != nil || !found || enc != "a=1" || id != "alice" {
 		t.Fatalf("load alice: %q %q %v %v", enc, id, found, err)
 	}
-	if _, _, found, err := st.Load(req("bob")); found || err != nil {
+	if _, found, err := st.Load(req("bob")); found || err != nil {
 		t.Fatalf("load bob: %v %v", found, err)
 	}
-	if _, _, found, err := st.Load(req("")); found || err != nil {
+	if _, found, err := st.Load(req("")); found || err != nil {
 		t.Fatalf("load without user: %v %v", found, err)
 	}
 	if err := save("", "a=2"); err == nil || errors.Is(err, session.ErrUnavailable) {
@@ -382,8 +385,8 @@ func TestScenario15PerUser(t *testing.T) {
 	// A cookie is neither read nor needed.
 	r := req("alice")
 	r.Header.Set("Cookie", "session=x")
-	if enc, _, found, _ := st.Load(r); !found || enc != "" || r.Header.Get("Cookie") != "session=x" {
-		t.Fatalf("load with cookie: %q %v", enc, found)
+	if got, found, _ := st.Load(r); !found || got.Encoded != "" || r.Header.Get("Cookie") != "session=x" {
+		t.Fatalf("load with cookie: %q %v", got.Encoded, found)
 	}
 }
 
@@ -406,7 +409,8 @@ func TestConcurrentChangesOnOneID(t *testing.T) {
 			defer wg.Done()
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Header.Set("Cookie", "session="+old)
-			enc, id, found, err := st.Load(r)
+			got, found, err := st.Load(r)
+			enc, id := got.Encoded, got.ID
 			if err != nil {
 				errs[i] = err
 				return
@@ -463,7 +467,7 @@ func TestDatabaseDownIsUnavailable(t *testing.T) {
 			st := newStore(t, opts)
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Header.Set("Cookie", "session=0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d")
-			if _, _, _, err := st.Load(r); !errors.Is(err, session.ErrUnavailable) {
+			if _, _, err := st.Load(r); !errors.Is(err, session.ErrUnavailable) {
 				t.Errorf("%s perUser=%v: Load: %v", name, perUser, err)
 			}
 			s := session.New()
@@ -583,7 +587,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Header.Set("Cookie", "session="+id)
-		if _, _, found, err := st.Load(r); !found || err != nil {
+		if _, found, err := st.Load(r); !found || err != nil {
 			b.Fatal(found, err)
 		}
 	}
@@ -599,7 +603,8 @@ func TestRefreshAfterRenameGetsFreshID(t *testing.T) {
 
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Cookie", "session="+id1)
-	enc, id, found, err := st.Load(r)
+	got, found, err := st.Load(r)
+	enc, id := got.Encoded, got.ID
 	if err != nil || !found {
 		t.Fatal(found, err)
 	}
