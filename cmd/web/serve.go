@@ -4,16 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -139,44 +135,22 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(a.cfg, server.Deps{Logger: a.logger, DB: a.db, Users: a.users, Site: site})
+	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Users: a.users, Site: site})
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("Listen %s: %w", a.cfg.Listen, err)
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       a.cfg.Timeout,
-		WriteTimeout:      a.cfg.Timeout,
-		IdleTimeout:       2 * a.cfg.Timeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(io.Discard, "", 0),
-	}
-	if a.cfg.SessionDBDCleanupInterval > 0 && len(srv.DBDStores) > 0 {
-		// Every location's store deletes from the same session table with
-		// the same statement: one cleanup loop serves them all.
-		go srv.DBDStores[0].RunCleanup(ctx, a.cfg.SessionDBDCleanupInterval, a.logger)
-	}
 	addr := ln.Addr().String()
 	a.logger.Info("websession listening", "url", "http://"+addr, "config", a.cfg.File, "server_root", a.cfg.ServerRoot)
 	fmt.Fprintf(opts.stdout, "websession listening on http://%s (configuration %s, data under %s)\n", addr, a.cfg.File, a.cfg.ServerRoot)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	if ready != nil {
 		ready(addr)
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}
 	a.logger.Info("websession stopped")

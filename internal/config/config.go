@@ -95,6 +95,10 @@ type DBDConfig struct {
 	Params string
 	// PrepareSQL maps a DBDPrepareSQL label to its SQL.
 	PrepareSQL map[string]string
+	// PrepareSQLLine maps a DBDPrepareSQL label to its line in File, so
+	// that a statement the database refuses at start-up is reported
+	// where it was written.
+	PrepareSQLLine map[string]int
 	// Min is DBDMin (default 1). database/sql has no minimum; recorded.
 	Min int
 	// Keep is DBDKeep (default 2): idle connections kept.
@@ -311,11 +315,12 @@ func Parse(name string, src []byte, opts Options) (*Config, error) {
 			Timeout:                   60 * time.Second,
 			SessionDBDCleanupInterval: 300 * time.Second,
 			DBD: DBDConfig{
-				PrepareSQL: map[string]string{},
-				Min:        1,
-				Keep:       2,
-				Max:        10,
-				Exptime:    300 * time.Second,
+				PrepareSQL:     map[string]string{},
+				PrepareSQLLine: map[string]int{},
+				Min:            1,
+				Keep:           2,
+				Max:            10,
+				Exptime:        300 * time.Second,
 			},
 		},
 		server: &section{},

@@ -236,6 +236,7 @@ var directiveList = []*directive{
 			return p.fail("label %q is already defined; give each statement its own label", a[1])
 		}
 		p.cfg.DBD.PrepareSQL[a[1]] = a[0]
+		p.cfg.DBD.PrepareSQLLine[a[1]] = p.line
 		return nil
 	}},
 	{name: "DBDMin", scope: serverOnly, min: 1, max: 1, usage: "number", fn: func(p *parser, a []string) error {

@@ -48,14 +48,12 @@ func NewUserStores(db *sqlx.DB, logger *slog.Logger) *UserStores {
 }
 
 // handler wraps content with the SetHandler or protection of a location.
-func (a *authBuilder) handler(set *config.Settings, content http.Handler) (http.Handler, error) {
-	needsAuth := set.Auth.IsForm() && set.Auth.Require.Any()
-	if !needsAuth && set.Handler == "" {
+// newPlan has already refused the combinations that cannot work.
+func (a *authBuilder) handler(p *plan, content http.Handler) (http.Handler, error) {
+	if !p.auth() {
 		return content, nil
 	}
-	if set.Session.Enabled && len(set.Crypto.Passphrases) == 0 && set.Cookie.Name != "" && !set.Auth.AllowPlainCookie {
-		return nil, errors.New("AuthType form: the password would travel in a plain cookie; add SessionCryptoPassphrase (or AuthFormAllowPlainCookie On to accept that)")
-	}
+	set := p.set
 	opts, err := a.options(set, content)
 	if err != nil {
 		return nil, err
@@ -99,9 +97,6 @@ func pageOnGet(handler, page http.Handler, hasPages bool) http.Handler {
 
 func (a *authBuilder) options(set *config.Settings, content http.Handler) (authform.Options, error) {
 	au := set.Auth
-	if au.Name == "" {
-		return authform.Options{}, errors.New("AuthName: form authentication needs an AuthName; it prefixes the session keys")
-	}
 	var providers []users.Store
 	if set.Handler != "form-logout-handler" {
 		var err error

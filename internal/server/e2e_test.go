@@ -56,10 +56,11 @@ func start(t *testing.T, conf string, files map[string]string, now func() time.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.Deps{Now: now})
+	srv, err := server.New(t.Context(), cfg, server.Deps{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return ts.URL
@@ -221,13 +222,16 @@ func TestStartupErrors(t *testing.T) {
 		{"Session On\nSessionCookieName s path=/\nSessionDBDCookieName d path=/\n", "both stores"},
 		{"Session On\nSessionCookieName s path=/\n<Location /p>\nAuthType form\nAuthName x\nAuthUserFile u\nRequire valid-user\n</Location>\n", "SessionCryptoPassphrase"},
 		{"Session On\nSessionDBDCookieName s path=/\n", "DBDriver"},
+		// SessionCookieName2 is as plain a cookie as SessionCookieName.
+		{"Session On\nSessionCookieName2 s path=/\n<Location /p>\nAuthType form\nAuthName x\nAuthUserFile u\nRequire valid-user\n</Location>\n", "<Location /p>: AuthType form: the password would travel in a plain cookie"},
+		{"Session On\nSessionCookieName2 s path=/\n<Location /login>\nSetHandler form-login-handler\nAuthType form\nAuthName x\nAuthUserFile u\n</Location>\n", "<Location /login>: AuthType form: the password would travel in a plain cookie"},
 	}
 	for _, tt := range tests {
 		cfg, err := config.Parse("bad.conf", []byte(tt.conf), config.Options{ServerRoot: t.TempDir()})
 		if err != nil {
 			t.Fatalf("%q: parse: %v", tt.conf, err)
 		}
-		_, err = server.New(cfg, server.Deps{})
+		_, err = server.New(t.Context(), cfg, server.Deps{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "bad.conf: ") {
 			t.Errorf("%q: error %v, want one naming the file and %q", tt.conf, err, tt.want)
 		}

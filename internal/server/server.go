@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,22 +30,33 @@ type Deps struct {
 	// Site serves the paths no Alias, ScriptAlias or handler claims; nil
 	// answers 404 there.
 	Site http.Handler
+	// Pages renders failure pages in the site's look; nil gives small
+	// built-in pages.
+	Pages Pages
 	// Now is the clock for session expiry; nil means time.Now.
 	Now func() time.Time
 }
 
-// Server is the handler of one configuration.
+// Server is the handler of one configuration. It owns what it opened
+// for it (the session stores on the database and their prepared
+// statements, the cleanup loop) and releases them in Close.
 type Server struct {
 	cfg     *config.Config
+	logger  *slog.Logger
+	pages   Pages
 	chains  map[*config.Settings]http.Handler
 	handler http.Handler
-	// DBDStores are the session stores on the database, for the periodic
-	// cleanup of expired rows.
-	DBDStores []*dbd.Store
+	// dbdStores are the session stores on the database, closed by Close.
+	dbdStores []*dbd.Store
+	// cleaner deletes expired rows every SessionDBDCleanupInterval; nil
+	// when no location keeps sessions in the database or the interval is 0.
+	cleaner *dbd.Store
 }
 
-// New builds every location's handler chain.
-func New(cfg *config.Config, deps Deps) (*Server, error) {
+// New builds every location's handler chain and prepares the database
+// statements of its session stores, so that every mistake it can find
+// stops start-up. Call Close when done, also when Serve was never called.
+func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -55,22 +67,38 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		deps.Users = NewUserStores(deps.DB, deps.Logger)
 	}
 	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}}}
-	s := &Server{cfg: cfg, chains: map[*config.Settings]http.Handler{}}
+	s := &Server{cfg: cfg, logger: deps.Logger, pages: deps.Pages, chains: map[*config.Settings]http.Handler{}}
 	content := newContent(cfg, deps.Site, deps.Logger)
 	for _, set := range cfg.AllSettings() {
-		h, err := b.chain(set, content)
+		p, err := newPlan(cfg, set)
 		if err != nil {
-			where := "server configuration"
-			if set.Location != "" {
-				where = fmt.Sprintf("<Location %s>", set.Location)
+			b.close()
+			return nil, err
+		}
+		h, err := b.chain(ctx, p, content)
+		if err != nil {
+			b.close()
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				return nil, err
 			}
-			return nil, fmt.Errorf("%s: %s: %w", cfg.File, where, err)
+			return nil, fmt.Errorf("%s: %s: %w", cfg.File, p.where, err)
 		}
 		s.chains[set] = h
 	}
-	s.DBDStores = b.dbdStores
+	s.dbdStores = b.dbdStores
+	if cfg.SessionDBDCleanupInterval > 0 && len(b.dbdStores) > 0 {
+		if b.ownStatements && cfg.DBD.PrepareSQL[cleanupLabel] == "" {
+			b.close()
+			return nil, fmt.Errorf("%s: SessionDBDCleanupInterval: the session statements come from DBDPrepareSQL, so the cleanup cannot assume table session; "+
+				"add DBDPrepareSQL \"delete from TABLE where expiry != 0 and expiry < %%lld\" %s, or SessionDBDCleanupInterval 0", cfg.File, cleanupLabel)
+		}
+		// Every store runs the same cleanup statement: one loop serves
+		// them all.
+		s.cleaner = b.dbdStores[0]
+	}
 	protect := http.NewCrossOriginProtection()
-	s.handler = protect.Handler(http.HandlerFunc(s.route))
+	s.handler = s.recoverPanics(protect.Handler(http.HandlerFunc(s.route)))
 	return s, nil
 }
 
@@ -107,22 +135,22 @@ type builder struct {
 	deps      Deps
 	ciphers   map[string]*sessioncrypto.Codec
 	dbdStores []*dbd.Store
-	auth      *authBuilder
+	// ownStatements is set when some store runs statements from
+	// DBDPrepareSQL, whose table the built-in cleanup cannot know.
+	ownStatements bool
+	auth          *authBuilder
 }
 
 // chain is session -> authentication -> handler, as httpd runs its hooks.
-func (b *builder) chain(set *config.Settings, content http.Handler) (http.Handler, error) {
-	h, err := b.auth.handler(set, content)
+func (b *builder) chain(ctx context.Context, p *plan, content http.Handler) (http.Handler, error) {
+	h, err := b.auth.handler(p, content)
 	if err != nil {
 		return nil, err
 	}
-	if !set.Session.Enabled {
-		if set.Auth.IsForm() && set.Auth.Require.Any() || set.Handler != "" {
-			return nil, errors.New("Session: form authentication keeps its credentials in the session; add Session On and a session store")
-		}
+	if p.store == noStore {
 		return h, nil
 	}
-	cfg, err := b.sessionConfig(set)
+	cfg, err := b.sessionConfig(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +161,8 @@ func (b *builder) chain(set *config.Settings, content http.Handler) (http.Handle
 	return mw(h), nil
 }
 
-func (b *builder) sessionConfig(set *config.Settings) (session.Config, error) {
+func (b *builder) sessionConfig(ctx context.Context, p *plan) (session.Config, error) {
+	set := p.set
 	cfg := session.Config{
 		MaxAge:               set.Session.MaxAge,
 		ExpiryUpdateInterval: set.Session.ExpiryUpdateInterval,
@@ -144,12 +173,8 @@ func (b *builder) sessionConfig(set *config.Settings) (session.Config, error) {
 		Logger:               b.deps.Logger,
 		Now:                  b.deps.Now,
 	}
-	hasCookie := set.Cookie.Name != "" || set.Cookie.Name2 != ""
-	hasDBD := set.DBD.CookieName != "" || set.DBD.CookieName2 != "" || set.DBD.PerUser
-	switch {
-	case hasCookie && hasDBD:
-		return cfg, errors.New("SessionCookieName and SessionDBDCookieName: both stores are configured for the same location; keep one")
-	case hasCookie:
+	switch p.store {
+	case cookieStore:
 		st, err := cookie.NewStore(cookie.Options{
 			Name: set.Cookie.Name, Attrs: set.Cookie.Attrs,
 			Name2: set.Cookie.Name2, Attrs2: set.Cookie.Attrs2,
@@ -160,17 +185,18 @@ func (b *builder) sessionConfig(set *config.Settings) (session.Config, error) {
 		}
 		cfg.Store = st
 		cfg.LoadBeforeHandler = set.Cookie.Remove
-	case hasDBD:
+	case dbdStore:
 		st, err := b.dbdStore(set)
 		if err != nil {
 			return cfg, err
 		}
+		if err := b.prepare(ctx, p, st); err != nil {
+			return cfg, err
+		}
 		cfg.Store = st
 		cfg.LoadBeforeHandler = set.DBD.CookieRemove
-	default:
-		return cfg, errors.New("Session On: no session store; add SessionCookieName (browser cookie) or SessionDBDCookieName (database)")
 	}
-	if len(set.Crypto.Passphrases) > 0 {
+	if p.encrypted {
 		c, err := b.cipher(set.Crypto)
 		if err != nil {
 			return cfg, err
@@ -209,8 +235,10 @@ func (b *builder) dbdStore(set *config.Settings) (*dbd.Store, error) {
 	} {
 		if sql, ok := b.cfg.DBD.PrepareSQL[l.label]; ok {
 			*l.dst = sql
+			b.ownStatements = true
 		}
 	}
+	stmts.Cleanup = b.cfg.DBD.PrepareSQL[cleanupLabel]
 	st, err := dbd.New(dbd.Options{
 		DB:         b.deps.DB,
 		CookieName: set.DBD.CookieName, CookieAttrs: set.DBD.CookieAttrs,
@@ -227,6 +255,13 @@ func (b *builder) dbdStore(set *config.Settings) (*dbd.Store, error) {
 	}
 	b.dbdStores = append(b.dbdStores, st)
 	return st, nil
+}
+
+// close releases what the builder opened when New fails half-way.
+func (b *builder) close() {
+	for _, st := range b.dbdStores {
+		st.Close()
+	}
 }
 
 // cleanPath is path.Clean that keeps a trailing slash, as ServeMux's.

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+
+	"github.com/websession/websession/internal/session"
+)
+
+// Pages renders the friendly page of a failed request in the site's own
+// look. The reference site implements it with its templates.
+type Pages interface {
+	// ErrorPage writes the whole response for status (a 4xx or 5xx).
+	ErrorPage(w http.ResponseWriter, r *http.Request, status int)
+}
+
+// fail is the one answer to a request that could not be served: every
+// layer below reports its error here, and this is where it is logged,
+// once, and shown as a page without internals. A session store that
+// cannot be reached is a 503 the client may retry; anything else is 500.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, session.ErrUnavailable) {
+		s.logger.Warn("session store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.page(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.page(w, r, http.StatusInternalServerError)
+}
+
+// page writes the failure page for status, dropping whatever headers the
+// failed handler had set (a half-made session cookie must not leave).
+func (s *Server) page(w http.ResponseWriter, r *http.Request, status int) {
+	h := w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "5")
+	}
+	if s.pages != nil {
+		s.pages.ErrorPage(w, r, status)
+		return
+	}
+	title, msg := "Something went wrong", "The server could not finish this request. Please try again later."
+	if status == http.StatusServiceUnavailable {
+		title, msg = "Service unavailable", "Sessions cannot be read right now. Please try again in a moment."
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><title>%s</title><h1>%s</h1><p>%s</p>\n", html.EscapeString(title), html.EscapeString(title), html.EscapeString(msg))
+}
