@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/websession/websession/internal/session"
+	"github.com/websession/websession/internal/users"
 )
 
 // LoginHandler returns mod_auth_form's form-login-handler (spec §6.4): a
@@ -229,8 +230,16 @@ func (c *config) refused(w http.ResponseWriter, r *http.Request, f form, status 
 	return true
 }
 
-// serverError logs err once and answers 500 without details.
+// serverError logs err once and answers 500 without details, or 503 when
+// the user store refused to start another password hash (a login flood).
 func (c *config) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, users.ErrBusy) {
+		c.Logger.Warn("password checks saturated", "realm", c.AuthName, "path", r.URL.Path)
+		c.noStore(w)
+		w.Header().Set("Retry-After", strconv.Itoa(int(users.BusyRetryAfter.Seconds())))
+		page(w, http.StatusServiceUnavailable, "Busy", "The server is checking too many passwords at once. Please try again in a few seconds.")
+		return
+	}
 	c.Logger.Error("form authentication failed", "realm", c.AuthName, "path", r.URL.Path, "err", err)
 	page(w, http.StatusInternalServerError, "Internal server error", "Something went wrong on our side. Please try again later.")
 }

@@ -39,12 +39,15 @@ type UserStores struct {
 	db     *sqlx.DB
 	logger *slog.Logger
 	stores map[string]users.Store
+	// hashes bounds the bcrypt work of all the stores together: the CPU
+	// is shared, so is the limit.
+	hashes *users.HashLimiter
 }
 
 // NewUserStores returns an empty set of user stores; db may be nil when no
 // database is configured.
 func NewUserStores(db *sqlx.DB, logger *slog.Logger) *UserStores {
-	return &UserStores{db: db, logger: logger, stores: map[string]users.Store{}}
+	return &UserStores{db: db, logger: logger, stores: map[string]users.Store{}, hashes: users.NewHashLimiter(users.HashLimiterOptions{})}
 }
 
 // handler wraps content with the SetHandler or protection of a location.
@@ -146,7 +149,7 @@ func (u *UserStores) For(au config.AuthSettings) ([]users.Store, error) {
 }
 
 func (u *UserStores) store(provider string, au config.AuthSettings) (users.Store, error) {
-	uo := users.Options{Cost: au.BcryptCost, Logger: u.logger}
+	uo := users.Options{Cost: au.BcryptCost, Logger: u.logger, Hashes: u.hashes}
 	switch provider {
 	case "file":
 		if au.UserFile == "" {

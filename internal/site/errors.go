@@ -3,9 +3,14 @@ package site
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/websession/websession/internal/session"
+	"github.com/websession/websession/internal/users"
 )
+
+// msgBusy is shown when too many passwords are being checked at once.
+const msgBusy = "The server is checking too many passwords at once. Please try again in a few seconds."
 
 // code is the site's small error vocabulary. Each code maps to one status
 // and one friendly page; only internal errors are logged.
@@ -73,6 +78,8 @@ func classify(err error) (code, string) {
 		return e.Code, msg
 	case errors.Is(err, session.ErrUnavailable):
 		return errUnavailable, problems[errUnavailable].message
+	case errors.Is(err, users.ErrBusy):
+		return errUnavailable, msgBusy
 	case errors.As(err, &tooLarge):
 		return errTooLarge, problems[errTooLarge].message
 	}
@@ -88,8 +95,12 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errInternal:
 		a.logger.Error("site: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case errUnavailable:
-		a.logger.Warn("site: session store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", "5")
+		a.logger.Warn("site: unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		retry := "5"
+		if errors.Is(err, users.ErrBusy) {
+			retry = strconv.Itoa(int(users.BusyRetryAfter.Seconds()))
+		}
+		w.Header().Set("Retry-After", retry)
 	}
 	a.render(w, r, p.status, "error.html", &pageData{Title: p.title, Message: msg})
 }

@@ -3,6 +3,7 @@ package site
 import (
 	"errors"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,7 +24,13 @@ const (
 	msgMismatch      = "The two passwords are not the same."
 	msgTaken         = "That user name is taken."
 	msgNoSession     = "Your account was created. Sessions are off for this page, so please log in."
+
+	msgTooManyAccounts = "Too many accounts were created from your network. Please try again later."
 )
+
+// registerKey prefixes the client address as the registration throttle's
+// user key; no user name can begin with a NUL.
+const registerKey = "\x00register "
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) error {
 	d := &pageData{}
@@ -83,12 +90,30 @@ func (a *app) register(w http.ResponseWriter, r *http.Request) error {
 	f := newForm()
 	name, pw, confirm := values.Get("username"), values.Get("password"), values.Get("confirm")
 	f.Values["username"] = name
-	if err := users.ValidateName(name); err != nil {
+	canonical, err := users.CanonicalName(name)
+	if err != nil {
 		f.fail("username", userMessage(err))
 	}
-	checkNewPassword(f, pw, confirm)
+	checkNewPassword(f, name, pw, confirm)
 	if f.ok() {
-		err := a.opts.Users.Add(r.Context(), name, pw)
+		// The throttle's user key is the address too: it counts per client,
+		// never for all registrations together.
+		key := registerKey + r.RemoteAddr
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			key = registerKey + host
+		}
+		d, err := a.registers.Begin(r.Context(), r, key)
+		if err != nil {
+			return err
+		}
+		if d > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+			f.fail("username", msgTooManyAccounts)
+			noStore(w)
+			a.render(w, r, http.StatusTooManyRequests, "register.html", &pageData{Form: f})
+			return nil
+		}
+		err = a.opts.Users.Add(r.Context(), name, pw)
 		var invalid *users.InvalidError
 		switch {
 		case errors.Is(err, users.ErrExists):
@@ -104,6 +129,9 @@ func (a *app) register(w http.ResponseWriter, r *http.Request) error {
 		a.render(w, r, http.StatusUnprocessableEntity, "register.html", &pageData{Form: f})
 		return nil
 	}
+	// The store keeps the canonical form ("Alice" becomes "alice"); the
+	// session holds what the store holds.
+	name = canonical
 	a.logger.Info("site: user registered", "user", name)
 	if !canLogin {
 		http.Redirect(w, r, "/login?registered=1", http.StatusSeeOther)
@@ -162,7 +190,7 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if current == "" {
 		f.fail("current", msgEnterCurrent)
 	}
-	checkNewPassword(f, pw, confirm)
+	checkNewPassword(f, user, pw, confirm)
 	status := http.StatusUnprocessableEntity
 	if f.ok() {
 		d, err := a.throttle.Begin(r.Context(), r, user)
@@ -214,13 +242,14 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkNewPassword validates a new password and its confirmation.
-func checkNewPassword(f *form, pw, confirm string) {
+// checkNewPassword validates a new password for user and its
+// confirmation.
+func checkNewPassword(f *form, user, pw, confirm string) {
 	switch {
 	case pw == "":
 		f.fail("password", msgEnterPassword)
 	default:
-		if err := users.ValidatePassword(pw); err != nil {
+		if err := users.ValidatePassword(user, pw); err != nil {
 			f.fail("password", userMessage(err))
 		}
 	}

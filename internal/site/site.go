@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -46,12 +47,25 @@ type Options struct {
 	// Throttle limits wrong current passwords on the password change form,
 	// as logins are limited; nil gives one with authform's defaults.
 	Throttle *authform.Throttle
+	// RegisterThrottle limits account creations per client address: every
+	// registration that gets as far as hashing its password counts. nil
+	// gives DefaultRegistrations per DefaultRegistrationWindow.
+	RegisterThrottle *authform.Throttle
 }
+
+// Registration limits per client address (IPv4 address or IPv6 /64): a
+// person makes an account or two, a script makes thousands, each a bcrypt
+// and a write to the user store.
+const (
+	DefaultRegistrations      = 10
+	DefaultRegistrationWindow = time.Hour
+)
 
 // app holds what the handlers share.
 type app struct {
 	opts      Options
 	throttle  *authform.Throttle
+	registers *authform.Throttle
 	userKey   string
 	pwKey     string
 	logger    *slog.Logger
@@ -75,6 +89,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if a.throttle = opts.Throttle; a.throttle == nil {
 		a.throttle = authform.NewThrottle(authform.ThrottleOptions{})
+	}
+	if a.registers = opts.RegisterThrottle; a.registers == nil {
+		a.registers = authform.NewThrottle(authform.ThrottleOptions{Failures: DefaultRegistrations, Window: DefaultRegistrationWindow})
 	}
 	var err error
 	if a.templates, err = parseTemplates(); err != nil {

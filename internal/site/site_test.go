@@ -287,8 +287,9 @@ func TestRegisterLogsIn(t *testing.T) {
 func TestRegisterEscapesSessionHeader(t *testing.T) {
 	ts := newSite(t, siteConfig{})
 	c := ts.client()
-	name, pw := "Zoë & co=1+2", "p&ss=word+%20 ü"
-	wantStatus(t, c.register(name, pw), http.StatusSeeOther, "/private/")
+	// Registered names are stored in their canonical (case-mapped) form.
+	typed, name, pw := "Zoë & co=1+2", "zoë & co=1+2", "p&ss=word+%20 ü"
+	wantStatus(t, c.register(typed, pw), http.StatusSeeOther, "/private/")
 	s := c.session()
 	if u, _ := s.Get("site-user"); u != name {
 		t.Errorf("site-user = %q, want %q", u, name)
@@ -298,7 +299,7 @@ func TestRegisterEscapesSessionHeader(t *testing.T) {
 	}
 	r := c.get("/private/")
 	wantStatus(t, r, http.StatusOK, "")
-	wantBody(t, r, "Hello, Zoë &amp; co=1&#43;2")
+	wantBody(t, r, "Hello, zoë &amp; co=1&#43;2")
 }
 
 func TestRegisterBadInput(t *testing.T) {
@@ -364,7 +365,7 @@ func TestRegisterTaken(t *testing.T) {
 
 func TestUnicodeAndHTMLNames(t *testing.T) {
 	ts := newSite(t, siteConfig{})
-	for _, name := range []string{"Zoë 東京", "<script>alert(1)</script>", `"'&amp;`} {
+	for _, name := range []string{"zoë 東京", "<script>alert(1)</script>", `"'&amp;`} {
 		t.Run(name, func(t *testing.T) {
 			c := ts.client()
 			wantStatus(t, c.register(name, "long enough 1"), http.StatusSeeOther, "/private/")
@@ -664,5 +665,24 @@ func TestPasswordChangeThrottled(t *testing.T) {
 	}
 	if res, _ := ts.users.Check(context.Background(), "alice", "old password"); res != users.Granted {
 		t.Fatal("the password changed while throttled")
+	}
+}
+
+// TestRegistrationThrottled is issue 15.5's flood: one client may create
+// DefaultRegistrations accounts per window; the next is answered 429 with
+// Retry-After and creates nothing.
+func TestRegistrationThrottled(t *testing.T) {
+	ts := newSite(t, siteConfig{})
+	for i := range site.DefaultRegistrations {
+		wantStatus(t, ts.client().register(fmt.Sprintf("flood%d", i), "long enough 1"), http.StatusSeeOther, "/private/")
+	}
+	r := ts.client().register("one-too-many", "long enough 1")
+	wantStatus(t, r, http.StatusTooManyRequests, "")
+	wantBody(t, r, "Too many accounts were created from your network.")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	if ok, _ := ts.users.Exists(context.Background(), "one-too-many"); ok {
+		t.Error("the throttled registration created its account")
 	}
 }

@@ -88,7 +88,7 @@ func BenchmarkCheckCold(b *testing.B) {
 func BenchmarkCheckUnknownUser(b *testing.B) {
 	s := benchStore(b, Options{Cost: DefaultCost})
 	ctx := context.Background()
-	s.v.dummyCompare("warm") // make the dummy hash
+	s.v.dummyCompare(ctx, "warm", 0) // make the dummy hash
 	b.ReportAllocs()
 	for b.Loop() {
 		if r, err := s.Check(ctx, "mallory", "wonderland"); r != NotFound || err != nil {

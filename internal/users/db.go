@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // DBStore keeps users in the PostgreSQL table "users" (migrations/
@@ -21,6 +23,10 @@ type DBStore struct {
 	query string
 	opts  Options
 	v     *verifier
+	// cost is the bcrypt cost of the hash the last successful lookup
+	// found: what an unknown user's dummy check spends (0 until then: the
+	// cost of new hashes).
+	cost atomic.Int64
 }
 
 // NewDB returns a store over db. Options.Query may be written as Apache
@@ -90,41 +96,72 @@ func (s *DBStore) lookup(ctx context.Context, name string) (hash string, found b
 	return h.String, true, rows.Close()
 }
 
-// Check verifies name's password against the table (see Store).
+// Check verifies name's password against the table (see Store): the row
+// of exactly name, else of its canonical form (CanonicalName). A name that
+// PostgreSQL cannot take as text (invalid UTF-8, NUL) names nobody.
 func (s *DBStore) Check(ctx context.Context, name, password string) (Result, error) {
-	stored, found, err := s.lookup(ctx, name)
+	stored, found, err := s.find(ctx, name)
 	if err != nil {
 		return Denied, err
 	}
-	return s.v.check(name, password, stored, found), nil
+	if found && kindOf(stored) == hashBcrypt {
+		if c, err := bcrypt.Cost([]byte(stored)); err == nil {
+			s.cost.Store(int64(c))
+		}
+	}
+	return s.v.check(ctx, name, password, stored, found, int(s.cost.Load()))
 }
 
-// Exists reports whether the table has a row for name.
+// find looks name up as it is, then in canonical form.
+func (s *DBStore) find(ctx context.Context, name string) (hash string, found bool, err error) {
+	if !cleanBytes(name) {
+		return "", false, nil
+	}
+	hash, found, err = s.lookup(ctx, name)
+	if err != nil || found {
+		return hash, found, err
+	}
+	if key := lookupKey(name); key != "" && key != name {
+		return s.lookup(ctx, key)
+	}
+	return "", false, nil
+}
+
+// Exists reports whether the table has a row for name or its canonical
+// form.
 func (s *DBStore) Exists(ctx context.Context, name string) (bool, error) {
+	if !cleanBytes(name) {
+		return false, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	var ok bool
-	if err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM users WHERE name = $1)`, name); err != nil {
+	if err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM users WHERE name = $1::text OR name = $2::text)`, name, lookupKey(name)); err != nil {
 		return false, fmt.Errorf("users: %w", err)
 	}
 	return ok, nil
 }
 
-// Add inserts a user; ErrExists when the name is taken.
+// Add inserts a user under the name's canonical form; ErrExists when the
+// name is taken, also by a row written before names were canonical that
+// differs only in case. The hash is made first, so that a taken name costs
+// the same time as a new one.
 func (s *DBStore) Add(ctx context.Context, name, password string) error {
-	if err := ValidateName(name); err != nil {
+	key, err := CanonicalName(name)
+	if err != nil {
 		return err
 	}
-	if err := ValidatePassword(password); err != nil {
+	if err := ValidatePassword(name, password); err != nil {
 		return err
 	}
-	hash, err := newHash(password, s.opts.Cost)
+	hash, err := s.v.hash(ctx, password)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	_, err = s.db.ExecContext(ctx, `INSERT INTO users (name, password) VALUES ($1, $2)`, name, hash)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO users (name, password) SELECT $1::text, $2::text
+		WHERE NOT EXISTS (SELECT 1 FROM users WHERE lower(name) = lower($1::text))`, key, hash)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" { // unique_violation
 		return ErrExists
@@ -132,26 +169,49 @@ func (s *DBStore) Add(ctx context.Context, name, password string) error {
 	if err != nil {
 		return fmt.Errorf("users: add: %w", err)
 	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("users: add: %w", err)
+	} else if n == 0 {
+		return ErrExists
+	}
 	return nil
 }
 
-// SetPassword replaces name's hash; ErrNotFound when there is no row.
+// SetPassword replaces the hash of name (or of its canonical form);
+// ErrNotFound when there is no row.
 func (s *DBStore) SetPassword(ctx context.Context, name, password string) error {
-	if err := ValidatePassword(password); err != nil {
+	if err := ValidatePassword(name, password); err != nil {
 		return err
 	}
-	hash, err := newHash(password, s.opts.Cost)
+	if !cleanBytes(name) {
+		return ErrNotFound
+	}
+	hash, err := s.v.hash(ctx, password)
 	if err != nil {
 		return err
 	}
-	defer s.v.forget(name)
-	return s.execOne(ctx, `UPDATE users SET password = $2, updated_at = now() WHERE name = $1`, name, hash)
+	return s.execResolved(ctx, `UPDATE users SET password = $2, updated_at = now() WHERE name = $1`, name, hash)
 }
 
-// Delete removes name's row; ErrNotFound when there is none.
+// Delete removes the row of name (or of its canonical form); ErrNotFound
+// when there is none.
 func (s *DBStore) Delete(ctx context.Context, name string) error {
+	if !cleanBytes(name) {
+		return ErrNotFound
+	}
+	return s.execResolved(ctx, `DELETE FROM users WHERE name = $1`, name)
+}
+
+// execResolved runs q for name, then, when no row has exactly name, for
+// its canonical form. q's first parameter is the name.
+func (s *DBStore) execResolved(ctx context.Context, q, name string, args ...any) error {
 	defer s.v.forget(name)
-	return s.execOne(ctx, `DELETE FROM users WHERE name = $1`, name)
+	err := s.execOne(ctx, q, append([]any{name}, args...)...)
+	if key := lookupKey(name); errors.Is(err, ErrNotFound) && key != "" && key != name {
+		defer s.v.forget(key)
+		return s.execOne(ctx, q, append([]any{key}, args...)...)
+	}
+	return err
 }
 
 func (s *DBStore) execOne(ctx context.Context, q string, args ...any) error {

@@ -183,7 +183,7 @@ func TestDBStoreConcurrentAdd(t *testing.T) {
 	var ok, exists int
 	for range n {
 		wg.Go(func() {
-			err := s.Add(ctx, "same", "password1")
+			err := s.Add(ctx, "same", "first secret")
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

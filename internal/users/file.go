@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // FileStore is an htpasswd file (AuthUserFile) used as a user store, read
@@ -40,8 +43,15 @@ type FileStore struct {
 type fileSnap struct {
 	fd    int // open on the version read; closed when replaced
 	users map[string]string
-	raw   []byte
-	id    fileID
+	// byKey maps the canonical form of each name (CanonicalName) to the
+	// first name in the file having it, so that "Alice" logs in as the
+	// "alice" of the file, and a new "Alice" finds "alice" taken.
+	byKey map[string]string
+	// cost is the most common bcrypt cost in the file (0 when it has no
+	// bcrypt hash): what an unknown user's dummy check spends.
+	cost int
+	raw  []byte
+	id   fileID
 	// racy: the file changed so recently that a further change within the
 	// file system's timestamp granularity, keeping the size, would leave
 	// id unchanged (git's "racily clean" problem). While racy, the content
@@ -106,17 +116,66 @@ func (s *FileStore) Check(ctx context.Context, name, password string) (Result, e
 	if err != nil {
 		return Denied, err
 	}
-	stored, found := snap.users[name]
-	return s.v.check(name, password, stored, found), nil
+	stored, found := snap.lookup(name)
+	return s.v.check(ctx, name, password, stored, found, snap.cost)
 }
 
-// Exists reports whether the file has a line for name.
+// lookup finds name's hash: the line for exactly that name, as Apache
+// matches, else the line of the name with the same canonical form.
+func (f *fileSnap) lookup(name string) (hash string, found bool) {
+	if h, ok := f.users[name]; ok {
+		return h, true
+	}
+	if n, ok := f.byKey[lookupKey(name)]; ok {
+		return f.users[n], true
+	}
+	return "", false
+}
+
+// taken reports whether a new user with the canonical name key would
+// collide with one in the file.
+func (f *fileSnap) taken(key string) bool {
+	_, exact := f.users[key]
+	_, folded := f.byKey[key]
+	return exact || folded
+}
+
+// index fills byKey and cost from the lines of f, in file order, and the
+// users map already made from them.
+func (snap *fileSnap) index(f *htFile) {
+	snap.byKey = make(map[string]string, len(snap.users))
+	costs := map[int]int{}
+	for _, l := range f.lines {
+		name, hash, kind := parseLine(l)
+		if kind != lineUser {
+			continue
+		}
+		if k := lookupKey(name); k != "" {
+			if _, dup := snap.byKey[k]; !dup { // the first line wins, as in Apache
+				snap.byKey[k] = name
+			}
+		}
+		if kindOf(hash) == hashBcrypt {
+			if c, err := bcrypt.Cost([]byte(hash)); err == nil {
+				costs[c]++
+			}
+		}
+	}
+	for c, n := range costs {
+		if n > costs[snap.cost] || n == costs[snap.cost] && c > snap.cost {
+			snap.cost = c
+		}
+	}
+}
+
+// Exists reports whether the file has a line for name (or for a name
+// with the same canonical form).
 func (s *FileStore) Exists(ctx context.Context, name string) (bool, error) {
 	snap, err := s.current()
 	if err != nil {
 		return false, err
 	}
-	_, ok := snap.users[name]
+	_, ok := snap.lookup(name)
 	return ok, nil
 }
 
@@ -138,36 +197,136 @@ func (s *FileStore) Names(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// Add appends a user with a bcrypt hash of password.
+// Add appends a user with a bcrypt hash of password, under the name's
+// canonical form (CanonicalName). The hash is made before the name is
+// looked up, so that a taken name costs the same time as a new one.
+//
+// The file is appended to, one line and one fsync, so the write does not
+// grow with the number of users; the in-memory copy is then extended
+// (copying its maps, about a millisecond per 10,000 users) rather than
+// read and parsed again.
 func (s *FileStore) Add(ctx context.Context, name, password string) error {
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	if err := ValidatePassword(password); err != nil {
-		return err
-	}
-	if ok, err := s.Exists(ctx, name); err != nil {
-		return err
-	} else if ok {
-		return ErrExists // early, before spending a bcrypt
-	}
-	hash, err := newHash(password, s.opts.Cost)
+	key, err := CanonicalName(name)
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(f *htFile) error {
-		if f.index(name) >= 0 {
-			return ErrExists
-		}
-		f.lines = append(f.lines, formatLine(name, hash))
-		return nil
-	})
+	if err := ValidatePassword(name, password); err != nil {
+		return err
+	}
+	hash, err := s.v.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	unlock, err := lockFile(ctx, s.lockPath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.appendUser(key, hash)
 }
 
-// SetPassword replaces name's hash with a bcrypt hash of password, in
-// place (the first line for name, the one Apache reads).
+// appendUser appends the line for a new user to the file as it is on disk
+// now. The caller holds the write lock.
+func (s *FileStore) appendUser(name, hash string) error {
+	for range 5 {
+		snap, err := s.current()
+		if err != nil {
+			return err
+		}
+		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("users: %w", err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+			f.Close()
+			return fmt.Errorf("users: stat %s: %w", s.path, err)
+		}
+		if !s.unchanged(snap, &st) {
+			// Changed by another program since we read it: read it again.
+			f.Close()
+			if _, err := s.reload(snap); err != nil {
+				return err
+			}
+			continue
+		}
+		if snap.taken(name) {
+			f.Close()
+			return ErrExists
+		}
+		line := formatLine(name, hash) + "\n"
+		if n := len(snap.raw); n > 0 && snap.raw[n-1] != '\n' {
+			// A last line without its newline (a crash mid-append, or an
+			// editor): end it, or the new user would be glued onto it.
+			line = "\n" + line
+		}
+		_, err = f.WriteString(line)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			// Part of the line may be on disk: a torn line without a
+			// newline that no name matches, which the next append ends.
+			s.reload(snap)
+			return fmt.Errorf("users: append to %s: %w", s.path, err)
+		}
+		return s.extend(snap, name, hash, line)
+	}
+	return fmt.Errorf("users: %s: %w", s.path, errChanging)
+}
+
+// unchanged reports whether the file, whose stat is st, still is what
+// snap read. A racy snapshot's stat proves nothing, so then the content is
+// compared.
+func (s *FileStore) unchanged(snap *fileSnap, st *syscall.Stat_t) bool {
+	if idOf(st) != snap.id {
+		return false
+	}
+	if !snap.racy {
+		return true
+	}
+	fd, raw, id, err := s.readStable()
+	if err != nil {
+		return false
+	}
+	syscall.Close(fd)
+	return id == snap.id && bytes.Equal(raw, snap.raw)
+}
+
+// extend makes the file with line appended current without parsing it
+// again, when what is on disk is exactly that; else it parses what is.
+func (s *FileStore) extend(old *fileSnap, name, hash, line string) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	fd, raw, id, err := s.readStable()
+	if err != nil {
+		return err
+	}
+	snap := &fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id)}
+	if n := len(old.raw); len(raw) == n+len(line) && bytes.Equal(raw[:n], old.raw) && string(raw[n:]) == line {
+		snap.users, snap.byKey, snap.cost = maps.Clone(old.users), maps.Clone(old.byKey), old.cost
+		snap.users[name], snap.byKey[name] = hash, name
+		if snap.cost == 0 {
+			snap.cost = s.opts.Cost
+		}
+	} else {
+		f := splitFile(raw)
+		snap.users = f.users(s.path, s.opts.Logger)
+		snap.index(f)
+	}
+	return s.install(snap)
+}
+
+// SetPassword replaces the hash of name (or of the name with its canonical
+// form) with a bcrypt hash of password, in place (the first line for the
+// name, the one Apache reads).
 func (s *FileStore) SetPassword(ctx context.Context, name, password string) error {
-	if err := ValidatePassword(password); err != nil {
+	if err := ValidatePassword(name, password); err != nil {
 		return err
 	}
 	if ok, err := s.Exists(ctx, name); err != nil {
@@ -175,28 +334,33 @@ func (s *FileStore) SetPassword(ctx context.Context, name, password string) erro
 	} else if !ok {
 		return ErrNotFound
 	}
-	hash, err := newHash(password, s.opts.Cost)
+	hash, err := s.v.hash(ctx, password)
 	if err != nil {
 		return err
 	}
-	defer s.v.forget(name)
 	return s.update(ctx, func(f *htFile) error {
-		i := f.index(name)
+		i := f.resolve(name)
 		if i < 0 {
 			return ErrNotFound
 		}
-		f.lines[i] = formatLine(name, hash)
+		stored, _, _ := parseLine(f.lines[i])
+		defer s.v.forget(stored)
+		f.lines[i] = formatLine(stored, hash)
 		return nil
 	})
 }
 
-// Delete removes every line for name.
+// Delete removes every line for name (or for the name with its canonical
+// form, when no line has exactly name).
 func (s *FileStore) Delete(ctx context.Context, name string) error {
-	defer s.v.forget(name)
 	return s.update(ctx, func(f *htFile) error {
-		if !f.remove(name) {
+		i := f.resolve(name)
+		if i < 0 {
 			return ErrNotFound
 		}
+		stored, _, _ := parseLine(f.lines[i])
+		defer s.v.forget(stored)
+		f.remove(stored)
 		return nil
 	})
 }
@@ -269,9 +433,11 @@ func (s *FileStore) reload(old *fileSnap) (*fileSnap, error) {
 	}
 	snap := &fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id)}
 	if old != nil && bytes.Equal(raw, old.raw) {
-		snap.users = old.users
+		snap.users, snap.byKey, snap.cost = old.users, old.byKey, old.cost
 	} else {
-		snap.users = splitFile(raw).users(s.path, s.opts.Logger)
+		f := splitFile(raw)
+		snap.users = f.users(s.path, s.opts.Logger)
+		snap.index(f)
 	}
 	if err := s.install(snap); err != nil {
 		return nil, err
@@ -402,11 +568,15 @@ func (s *FileStore) update(ctx context.Context, change func(*htFile) error) erro
 	if err != nil {
 		return err
 	}
-	users := f.users(s.path, nil)
+	snap := &fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id)}
 	if !bytes.Equal(raw, out) {
-		users = splitFile(raw).users(s.path, s.opts.Logger)
+		f = splitFile(raw)
+		snap.users = f.users(s.path, s.opts.Logger)
+	} else {
+		snap.users = f.users(s.path, nil)
 	}
-	return s.install(&fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id), users: users})
+	snap.index(f)
+	return s.install(snap)
 }
 
 // lockFile takes an exclusive flock on path (created 0600), polling so that

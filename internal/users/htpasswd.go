@@ -101,6 +101,24 @@ func (f *htFile) index(name string) int {
 	return -1
 }
 
+// resolve returns the first line holding name, else the first line
+// holding a name with the same canonical form, or -1.
+func (f *htFile) resolve(name string) int {
+	if i := f.index(name); i >= 0 {
+		return i
+	}
+	key := lookupKey(name)
+	if key == "" {
+		return -1
+	}
+	for i, l := range f.lines {
+		if n, _, k := parseLine(l); k == lineUser && lookupKey(n) == key {
+			return i
+		}
+	}
+	return -1
+}
+
 // remove drops every line for name (a later duplicate would otherwise come
 // back to life) and reports whether there was one.
 func (f *htFile) remove(name string) bool {

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Result is the answer of a password check: the authn provider results of
@@ -91,49 +88,6 @@ const (
 	weakHashLogPrefix = "weak password hash"
 )
 
-// ValidateName checks a user name for storing. Names must fit on an
-// htpasswd line that Apache reads back unchanged: no colon, no control
-// characters, no surrounding space (Apache trims it), no leading '#'
-// (a comment line).
-func ValidateName(name string) error {
-	bad := func(msg string) error { return &InvalidError{Field: FieldName, Message: msg} }
-	switch {
-	case name == "":
-		return bad("Enter a user name.")
-	case !utf8.ValidString(name):
-		return bad("The user name must be valid UTF-8 text.")
-	case len(name) > MaxNameBytes:
-		return bad(fmt.Sprintf("The user name is too long: at most %d bytes, this one has %d.", MaxNameBytes, len(name)))
-	case strings.ContainsRune(name, ':'):
-		return bad("The user name cannot contain a colon (:).")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return bad("The user name cannot contain control characters such as tabs or line breaks.")
-	case strings.TrimFunc(name, unicode.IsSpace) != name:
-		return bad("The user name cannot begin or end with a space.")
-	case name[0] == '#':
-		return bad("The user name cannot begin with #.")
-	}
-	return nil
-}
-
-// ValidatePassword checks a new password: at least MinPasswordRunes
-// characters and at most MaxPasswordBytes bytes, because bcrypt would
-// silently ignore the rest. No NUL, which Apache's C bcrypt stops at.
-func ValidatePassword(password string) error {
-	bad := func(msg string) error { return &InvalidError{Field: FieldPassword, Message: msg} }
-	switch {
-	case !utf8.ValidString(password):
-		return bad("The password must be valid UTF-8 text.")
-	case utf8.RuneCountInString(password) < MinPasswordRunes:
-		return bad(fmt.Sprintf("The password is too short: use at least %d characters.", MinPasswordRunes))
-	case len(password) > MaxPasswordBytes:
-		return bad(fmt.Sprintf("The password is too long: at most %d bytes (bcrypt's limit), this one has %d. Non-ASCII characters take 2 to 4 bytes each.", MaxPasswordBytes, len(password)))
-	case strings.IndexByte(password, 0) >= 0:
-		return bad("The password cannot contain a NUL character.")
-	}
-	return nil
-}
-
 // Options configure a store. The zero value is ready to use.
 type Options struct {
 	// Cost is the bcrypt cost for new hashes and for the dummy comparison
@@ -159,6 +113,12 @@ type Options struct {
 	// Timeout (database store) bounds each statement: 0 means
 	// DefaultDBTimeout.
 	Timeout time.Duration
+
+	// Hashes bounds the bcrypt computations running at once. Stores of one
+	// process should share one, so that together they leave the CPU to
+	// requests that need no password check; nil gives the store its own
+	// NewHashLimiter(HashLimiterOptions{}).
+	Hashes *HashLimiter
 }
 
 // minCost is MinCost; tests in this package lower it to keep bcrypt fast.
@@ -179,6 +139,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultDBTimeout
+	}
+	if o.Hashes == nil {
+		o.Hashes = NewHashLimiter(HashLimiterOptions{})
 	}
 	if o.StatInterval < 0 {
 		o.StatInterval = 0

@@ -1,9 +1,11 @@
 package users
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"hash"
 	"hash/maphash"
 	"log/slog"
@@ -15,16 +17,18 @@ import (
 )
 
 // verifier is the part of Check shared by all stores: length and empty
-// checks, the verified-credential cache, the hash comparison, the dummy
-// bcrypt for unknown users and the once-per-user warnings.
+// checks, the verified-credential cache, the hash comparison under the
+// HashLimiter, the dummy bcrypt for unknown users and the once-per-user
+// warnings.
 type verifier struct {
 	cost   int
 	log    *slog.Logger
 	cache  *credCache // nil when disabled
-	warned sync.Map   // name "\x00" stored hash -> struct{}
+	hashes *HashLimiter
+	warned sync.Map // name "\x00" stored hash -> struct{}
 
-	dummyOnce sync.Once
-	dummy     []byte // a bcrypt hash at cost, for unknown users
+	dummyMu sync.Mutex
+	dummies map[int][]byte // bcrypt cost -> a hash at that cost, for unknown users
 
 	// flight lets concurrent checks of the same user, password and stored
 	// hash share one slow verification: a burst of requests from a session
@@ -36,7 +40,10 @@ type verifier struct {
 }
 
 func newVerifier(o Options) *verifier {
-	v := &verifier{cost: o.Cost, log: o.Logger}
+	v := &verifier{cost: o.Cost, log: o.Logger, hashes: o.Hashes, dummies: map[int][]byte{}}
+	if v.hashes == nil {
+		v.hashes = NewHashLimiter(HashLimiterOptions{})
+	}
 	if o.CacheSize > 0 {
 		v.cache = newCredCache(o.CacheSize)
 	}
@@ -44,45 +51,55 @@ func newVerifier(o Options) *verifier {
 }
 
 // check decides a password check given the stored hash (found false: no
-// such user).
-func (v *verifier) check(name, password, stored string, found bool) Result {
+// such user). dummyCost is the bcrypt cost an unknown user's check spends,
+// the cost of the store's real hashes, so that the time says nothing about
+// the name. The error is ErrBusy or the context's.
+func (v *verifier) check(ctx context.Context, name, password, stored string, found bool, dummyCost int) (Result, error) {
 	if password == "" || len(password) > MaxPasswordBytes {
 		// Refused without hashing, for known and unknown users alike, so
 		// the time says nothing about the name. Never truncated.
 		if !found {
-			return NotFound
+			return NotFound, nil
 		}
-		return Denied
+		return Denied, nil
 	}
 	if !found {
-		v.dummyCompare(password)
-		return NotFound
+		if err := v.dummyCompare(ctx, password, dummyCost); err != nil {
+			return Denied, err
+		}
+		return NotFound, nil
 	}
 	if v.cache == nil {
-		return v.verify(name, password, stored, nil)
+		return v.verify(ctx, name, password, stored, nil)
 	}
 	mac := v.cache.mac(name, password)
 	if v.cache.hit(name, &mac, stored) {
-		return Granted
+		return Granted, nil
 	}
 	key := name + "\x00" + string(mac[:]) + "\x00" + stored
-	res, _, _ := v.flight.Do(key, func() (any, error) {
-		return v.verify(name, password, stored, &mac), nil
+	res, err, _ := v.flight.Do(key, func() (any, error) {
+		return v.verify(ctx, name, password, stored, &mac)
 	})
-	return res.(Result)
+	return res.(Result), err
 }
 
 // verify compares password with the stored hash the slow way and, when it
 // matches, remembers it in the cache (mac is nil without a cache).
-func (v *verifier) verify(name, password, stored string, mac *[sha256.Size]byte) Result {
-	v.slow.Add(1)
+func (v *verifier) verify(ctx context.Context, name, password, stored string, mac *[sha256.Size]byte) (Result, error) {
 	kind := kindOf(stored)
 	if kind == hashUnsupported {
 		v.warnOnce(name, stored, "unsupported password hash: the user cannot log in until the password is set again", kind)
-		return Denied
+		return Denied, nil
 	}
-	if !verifyHash(kind, stored, password) {
-		return Denied
+	release, err := v.hashes.Acquire(ctx)
+	if err != nil {
+		return Denied, err
+	}
+	v.slow.Add(1)
+	ok := verifyHash(kind, stored, password)
+	release()
+	if !ok {
+		return Denied, nil
 	}
 	if kind.weak() {
 		v.warnOnce(name, stored, weakHashLogPrefix+": set the password again to store bcrypt", kind)
@@ -90,7 +107,7 @@ func (v *verifier) verify(name, password, stored string, mac *[sha256.Size]byte)
 	if mac != nil {
 		v.cache.put(name, mac, stored)
 	}
-	return Granted
+	return Granted, nil
 }
 
 func (v *verifier) warnOnce(name, stored, msg string, kind hashKind) {
@@ -100,16 +117,53 @@ func (v *verifier) warnOnce(name, stored, msg string, kind hashKind) {
 	v.log.Warn(msg, "user", name, "scheme", kind.String())
 }
 
-// dummyCompare spends about the time of a real bcrypt check at our cost.
-func (v *verifier) dummyCompare(password string) {
-	v.dummyOnce.Do(func() {
-		h, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), v.cost)
-		if err != nil {
-			panic("users: bcrypt: " + err.Error()) // only for an impossible cost
-		}
-		v.dummy = h
-	})
-	_ = bcrypt.CompareHashAndPassword(v.dummy, []byte(password))
+// dummyCompare spends the time of a real bcrypt check at cost (0 means
+// the store's cost for new hashes), under the limiter like a real one.
+func (v *verifier) dummyCompare(ctx context.Context, password string, cost int) error {
+	if cost == 0 {
+		cost = v.cost
+	}
+	dummy, err := v.dummy(ctx, cost)
+	if err != nil {
+		return err
+	}
+	release, err := v.hashes.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	_ = bcrypt.CompareHashAndPassword(dummy, []byte(password))
+	release()
+	return nil
+}
+
+// dummy returns a bcrypt hash of a random password at cost, made once.
+func (v *verifier) dummy(ctx context.Context, cost int) ([]byte, error) {
+	v.dummyMu.Lock()
+	defer v.dummyMu.Unlock()
+	if h, ok := v.dummies[cost]; ok {
+		return h, nil
+	}
+	release, err := v.hashes.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	h, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
+	if err != nil {
+		return nil, fmt.Errorf("users: dummy hash at cost %d: %w", cost, err)
+	}
+	v.dummies[cost] = h
+	return h, nil
+}
+
+// hash makes the bcrypt hash of a new password under the limiter.
+func (v *verifier) hash(ctx context.Context, password string) (string, error) {
+	release, err := v.hashes.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return newHash(password, v.cost)
 }
 
 // forget drops a user's cache entry after we changed or deleted them.

@@ -1,6 +1,7 @@
 package users
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestConcurrentColdChecksShareOneBcrypt(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			results[i] = v.check("alice", "wonderland", string(stored), true)
+			results[i], _ = v.check(context.Background(), "alice", "wonderland", string(stored), true, 0)
 		}()
 	}
 	close(start)
@@ -40,7 +41,7 @@ func TestConcurrentColdChecksShareOneBcrypt(t *testing.T) {
 	if got := v.slow.Load(); got != 1 {
 		t.Fatalf("%d slow verifications for %d identical concurrent checks, want 1", got, n)
 	}
-	if r := v.check("alice", "not wonderland", string(stored), true); r != Denied {
+	if r, _ := v.check(context.Background(), "alice", "not wonderland", string(stored), true, 0); r != Denied {
 		t.Fatalf("wrong password: %v", r)
 	}
 }
