@@ -326,6 +326,7 @@ func (c *config) attempt(w http.ResponseWriter, r *http.Request, f form, user, p
 	if d > 0 {
 		c.Logger.Warn("login throttled", "realm", c.AuthName, "user", user, "client", clientAddr(r), "retry_after", d.Round(time.Second).String())
 		c.tooMany(w, r, f, d)
+		c.observeLogin("throttled")
 		return false, true
 	}
 	ok, err := c.verify(r.Context(), user, pw)
@@ -335,12 +336,20 @@ func (c *config) attempt(w http.ResponseWriter, r *http.Request, f form, user, p
 	}
 	if !ok {
 		c.Logger.Warn("login failed", "realm", c.AuthName, "user", user, "client", clientAddr(r))
+		c.observeLogin("failure")
 		return false, false
 	}
+	c.observeLogin("success")
 	if err := c.Throttle.Succeed(r.Context(), r, user); err != nil {
 		c.Logger.Warn("login throttle not updated after a right password", "realm", c.AuthName, "err", err)
 	}
 	return true, false
+}
+
+func (c *config) observeLogin(outcome string) {
+	if c.ObserveLogin != nil {
+		c.ObserveLogin(outcome)
+	}
 }
 
 // permits is the authorization step: Require valid-user or user NAME...

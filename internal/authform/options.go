@@ -101,6 +101,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ObserveLogin, when set, is told the outcome of every checked login
+	// attempt: "success", "failure" or "throttled" (metrics).
+	ObserveLogin func(outcome string)
 }
 
 // goodCredsMax bounds the credentials a location remembers as right.

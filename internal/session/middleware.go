@@ -50,6 +50,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observe, when set, is told the outcome of every load ("found",
+	// "absent", "undecryptable", "invalid", "unavailable") and every write
+	// ("saved", "failed", "unavailable") of a session, for metrics.
+	Observe func(op, outcome string)
 }
 
 // Middleware returns the mod_session middleware for one location. It never
@@ -173,14 +177,21 @@ func (st *state) load() (*Session, error) {
 	case errors.Is(err, ErrUnavailable):
 		st.cfg.Logger.Error("session store unavailable", "path", st.r.URL.Path, "err", err)
 		st.sess, st.loadErr = nil, err
+		st.observe("load", "unavailable")
 		return nil, err
 	case err != nil:
 		st.cfg.Logger.Warn("session ignored", "path", st.r.URL.Path, "err", err)
+		st.observe("load", "invalid")
 	case found:
 		s.ID = stored.ID
 		if !st.decode(s, stored.Encoded) {
 			s.reset()
+			st.observe("load", "undecryptable")
+		} else {
+			st.observe("load", "found")
 		}
+	default:
+		st.observe("load", "absent")
 	}
 	now := st.cfg.Now().UnixMicro()
 	if s.Expiry != 0 && s.Expiry < now {
@@ -262,20 +273,34 @@ func (st *state) save(h http.Header, status int) bool {
 	encoded := Encode(s)
 	if len(encoded) > MaxEncodedSize {
 		cfg.Logger.Error("session too large; not saved", "path", st.r.URL.Path, "bytes", len(encoded), "limit", MaxEncodedSize)
+		st.observe("save", "failed")
 		return true
 	}
 	if cfg.Cipher != nil && encoded != "" {
 		if encoded, err = cfg.Cipher.Encrypt(encoded); err != nil {
 			cfg.Logger.Error("session not encrypted; not saved", "path", st.r.URL.Path, "err", err)
+			st.observe("save", "failed")
 			return true
 		}
 	}
 	if err := cfg.Store.Save(st.r, h, s, encoded); err != nil {
 		cfg.Logger.Error("session not saved", "path", st.r.URL.Path, "err", err)
-		return !errors.Is(err, ErrUnavailable)
+		if errors.Is(err, ErrUnavailable) {
+			st.observe("save", "unavailable")
+			return false
+		}
+		st.observe("save", "failed")
+		return true
 	}
 	s.dirty = false
+	st.observe("save", "saved")
 	return true
+}
+
+func (st *state) observe(op, outcome string) {
+	if st.cfg.Observe != nil {
+		st.cfg.Observe(op, outcome)
+	}
 }
 
 // saveWriter saves the session when the handler starts its response.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -64,6 +65,9 @@ func PWQuery(q string) (string, error) {
 func (s *DBStore) lookup(ctx context.Context, name string) (hash string, found bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
+	if s.opts.ObserveQuery != nil {
+		defer func(start time.Time) { s.opts.ObserveQuery(time.Since(start)) }(time.Now())
+	}
 	rows, err := s.db.QueryContext(ctx, s.query, name)
 	if err != nil {
 		return "", false, fmt.Errorf("users: password query: %w", err)

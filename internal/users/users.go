@@ -119,6 +119,15 @@ type Options struct {
 	// requests that need no password check; nil gives the store its own
 	// NewHashLimiter(HashLimiterOptions{}).
 	Hashes *HashLimiter
+
+	// For metrics, when set: ObserveCache is told each verified-credential
+	// cache lookup, ObserveHash each slow password comparison (the hash
+	// scheme, e.g. "bcrypt", and how long it took, the dummy comparison
+	// for unknown users included), ObserveQuery each password query of the
+	// database store.
+	ObserveCache func(hit bool)
+	ObserveHash  func(scheme string, took time.Duration)
+	ObserveQuery func(took time.Duration)
 }
 
 // minCost is MinCost; tests in this package lower it to keep bcrypt fast.

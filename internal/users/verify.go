@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/singleflight"
@@ -27,6 +28,9 @@ type verifier struct {
 	hashes *HashLimiter
 	warned sync.Map // name "\x00" stored hash -> struct{}
 
+	observeCache func(hit bool)
+	observeHash  func(scheme string, took time.Duration)
+
 	dummyMu sync.Mutex
 	dummies map[int][]byte // bcrypt cost -> a hash at that cost, for unknown users
 
@@ -40,7 +44,8 @@ type verifier struct {
 }
 
 func newVerifier(o Options) *verifier {
-	v := &verifier{cost: o.Cost, log: o.Logger, hashes: o.Hashes, dummies: map[int][]byte{}}
+	v := &verifier{cost: o.Cost, log: o.Logger, hashes: o.Hashes, dummies: map[int][]byte{},
+		observeCache: o.ObserveCache, observeHash: o.ObserveHash}
 	if v.hashes == nil {
 		v.hashes = NewHashLimiter(HashLimiterOptions{})
 	}
@@ -73,7 +78,11 @@ func (v *verifier) check(ctx context.Context, name, password, stored string, fou
 		return v.verify(ctx, name, password, stored, nil)
 	}
 	mac := v.cache.mac(name, password)
-	if v.cache.hit(name, &mac, stored) {
+	hit := v.cache.hit(name, &mac, stored)
+	if v.observeCache != nil {
+		v.observeCache(hit)
+	}
+	if hit {
 		return Granted, nil
 	}
 	key := name + "\x00" + string(mac[:]) + "\x00" + stored
@@ -96,8 +105,12 @@ func (v *verifier) verify(ctx context.Context, name, password, stored string, ma
 		return Denied, err
 	}
 	v.slow.Add(1)
+	start := time.Now()
 	ok := verifyHash(kind, stored, password)
 	release()
+	if v.observeHash != nil {
+		v.observeHash(kind.String(), time.Since(start))
+	}
 	if !ok {
 		return Denied, nil
 	}
@@ -131,8 +144,12 @@ func (v *verifier) dummyCompare(ctx context.Context, password string, cost int) 
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	_ = bcrypt.CompareHashAndPassword(dummy, []byte(password))
 	release()
+	if v.observeHash != nil {
+		v.observeHash("bcrypt", time.Since(start))
+	}
 	return nil
 }
 

@@ -74,6 +74,10 @@ type Options struct {
 
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	// ObserveQuery, when set, is told each statement run (its label, e.g.
+	// "select" or "update") and how long it took, for metrics.
+	ObserveQuery func(statement string, took time.Duration)
 }
 
 // Store keeps sessions in the session table.
@@ -207,7 +211,9 @@ func (st *Store) exec(ctx context.Context, s *stmt, args ...any) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
+	start := time.Now()
 	res, err := p.ExecContext(ctx, args[:s.nargs]...)
+	st.observeQuery(s.label, start)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, &dupKeyError{err}
@@ -235,6 +241,12 @@ func isUniqueViolation(err error) bool {
 // unavailable wraps a database failure so the middleware answers 503.
 func unavailable(what string, err error) error {
 	return fmt.Errorf("%w: %s: %w", session.ErrUnavailable, what, err)
+}
+
+func (st *Store) observeQuery(label string, start time.Time) {
+	if st.opts.ObserveQuery != nil {
+		st.opts.ObserveQuery(label, time.Since(start))
+	}
 }
 
 func (st *Store) nowMicros() int64 { return st.opts.Now().UnixMicro() }
@@ -268,7 +280,9 @@ func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 		return session.Stored{}, false, err
 	}
 	args := []any{key, st.nowMicros()}
+	start := time.Now()
 	rows, err := p.QueryContext(ctx, args[:st.sel.nargs]...)
+	st.observeQuery(st.sel.label, start)
 	if err != nil {
 		return session.Stored{}, false, unavailable("select", err)
 	}
