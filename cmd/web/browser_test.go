@@ -30,20 +30,14 @@ const chromiumPath = "/usr/bin/chromium"
 func TestBrowserRegisterChangePasswordLogout(t *testing.T) {
 	t.Run("encrypted cookie store", func(t *testing.T) {
 		needChromium(t)
-		text, err := configs.Files.ReadFile(configs.Default)
-		if err != nil {
-			t.Fatal(err)
-		}
-		browserFlow(t, startServer(t, string(text)), true)
+		base, _ := startShipped(t, configs.Default, nil)
+		browserFlow(t, base, true)
 	})
 	t.Run("PostgreSQL store", func(t *testing.T) {
 		needChromium(t)
-		text, err := configs.Files.ReadFile("postgres.conf")
-		if err != nil {
-			t.Fatal(err)
-		}
 		env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "browser test secret"}
-		browserFlow(t, startServerEnv(t, string(text), env), false)
+		base, _ := startShipped(t, "postgres.conf", env)
+		browserFlow(t, base, false)
 	})
 }
 

@@ -29,7 +29,9 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "USER nonroot", "COPY --from=build /src/configs /app/configs"} {
+	// The CGI demo is a /bin/sh script using sed: the runtime image must
+	// have both (distroless/static has neither).
+	for _, want := range []string{"CGO_ENABLED=0", "USER 65534:65534", "FROM busybox:", "COPY --from=build /src/configs /app/configs", "COPY --from=build /src/cgi-bin /app/cgi-bin"} {
 		if !strings.Contains(string(docker), want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 // health asks a running server for /healthz: the container health check
-// (the image has no shell or curl).
+// without curl in the image.
 func health(ctx context.Context, opts options) error {
 	addr := opts.listen
 	if addr == "" {

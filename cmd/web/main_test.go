@@ -13,33 +13,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/websession/websession/configs"
 	"github.com/websession/websession/internal/pgtest"
 	"github.com/websession/websession/internal/users"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// serverRoot makes a ServerRoot like a checkout's: the repository's
-// cgi-bin linked in, and data/ with a passphrase as on first run.
+// serverRoot is a plain copy of the repository, as a clone has it: the
+// shipped configurations, cgi-bin, templates and all, and no data/.
 func serverRoot(t *testing.T) string {
 	t.Helper()
-	root := t.TempDir()
-	cgi, err := filepath.Abs("../../cgi-bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(cgi, filepath.Join(root, "cgi-bin")); err != nil {
-		t.Fatal(err)
-	}
-	if err := ensureDefaultData(root); err != nil {
-		t.Fatal(err)
-	}
-	return root
+	return repoCopy(t)
 }
 
 // startServer runs `web -config FILE serve` in-process on a free loopback
-// port with configText as FILE, and returns the base URL.
+// port with configText as FILE in a copy of the repository, and returns
+// the base URL.
 func startServer(t *testing.T, configText string) string {
 	t.Helper()
 	return startServerEnv(t, configText, nil)
@@ -51,13 +40,28 @@ func startServerEnv(t *testing.T, configText string, env map[string]string) stri
 	return startServerIn(t, serverRoot(t), configText, env)
 }
 
-// startServerIn is startServerEnv with a ServerRoot made by serverRoot.
+// startServerIn is startServerEnv in the repository copy root, with FILE
+// at its top, so relative paths resolve against the copy.
 func startServerIn(t *testing.T, root, configText string, env map[string]string) string {
 	t.Helper()
 	file := filepath.Join(root, "site.conf")
 	if err := os.WriteFile(file, []byte(configText), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startFile(t, file, env)
+}
+
+// startShipped runs configs/NAME of a fresh copy of the repository, as
+// `web -config configs/NAME` would from its root.
+func startShipped(t *testing.T, name string, env map[string]string) (base, root string) {
+	t.Helper()
+	root = serverRoot(t)
+	return startFile(t, filepath.Join(root, "configs", name), env), root
+}
+
+// startFile serves the configuration file until the test ends.
+func startFile(t *testing.T, file string, env map[string]string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -84,15 +88,6 @@ func startServerIn(t *testing.T, root, configText string, env map[string]string)
 		t.Fatal("server did not start within 30s")
 	}
 	return ""
-}
-
-func shipped(t *testing.T, name string) string {
-	t.Helper()
-	b, err := configs.Files.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // visitor is an HTTP client with a cookie jar that does not follow
@@ -176,12 +171,20 @@ func siteFlow(t *testing.T, base string) {
 }
 
 func TestDefaultConfiguration(t *testing.T) {
-	siteFlow(t, startServer(t, shipped(t, "default.conf")))
+	base, root := startShipped(t, "default.conf", nil)
+	siteFlow(t, base)
+	// The first run made the secret and the user file, private to the user.
+	for name, want := range map[string]os.FileMode{"data": 0o700 | os.ModeDir, "data/passphrase": 0o600, "data/users.htpasswd": 0o600} {
+		fi, err := os.Stat(filepath.Join(root, name))
+		if err != nil || fi.Mode() != want {
+			t.Errorf("%s: %v, %v; want mode %v", name, fi.Mode(), err, want)
+		}
+	}
 }
 
 func TestPostgresConfiguration(t *testing.T) {
 	dsn := pgtest.URL(t)
-	base := startServerEnv(t, shipped(t, "postgres.conf"), map[string]string{"DATABASE_URL": dsn, "SESSION_SECRET": "test secret"})
+	base, _ := startShipped(t, "postgres.conf", map[string]string{"DATABASE_URL": dsn, "SESSION_SECRET": "test secret"})
 	siteFlow(t, base)
 }
 
@@ -197,7 +200,7 @@ func TestInlineConfiguration(t *testing.T) {
 	if err := store.Add(context.Background(), "alice", "wonderland"); err != nil {
 		t.Fatal(err)
 	}
-	b := newVisitor(t, startServerIn(t, root, shipped(t, "inline.conf"), nil))
+	b := newVisitor(t, startFile(t, filepath.Join(root, "configs", "inline.conf"), nil))
 	res, body := b.get("/cgi-bin/session-demo?x=1")
 	expect(t, res, http.StatusUnauthorized, "")
 	if !strings.Contains(body, `action="/cgi-bin/session-demo?x=1"`) || res.Header.Get("Cache-Control") != "no-store" {
@@ -218,7 +221,8 @@ func TestInlineConfiguration(t *testing.T) {
 }
 
 func TestCookieConfiguration(t *testing.T) {
-	b := newVisitor(t, startServer(t, shipped(t, "cookie.conf")))
+	base, _ := startShipped(t, "cookie.conf", nil)
+	b := newVisitor(t, base)
 	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue&size=10")
 	expect(t, res, http.StatusOK, "")
 	if got := res.Header.Values("Set-Cookie"); len(got) != 1 || !strings.HasPrefix(got[0], "session=colour=blue&size=10;") {
@@ -231,7 +235,8 @@ func TestCookieConfiguration(t *testing.T) {
 }
 
 func TestCryptoConfiguration(t *testing.T) {
-	b := newVisitor(t, startServerEnv(t, shipped(t, "crypto.conf"), map[string]string{"SESSION_SECRET": "s3cret"}))
+	base, _ := startShipped(t, "crypto.conf", map[string]string{"SESSION_SECRET": "s3cret"})
+	b := newVisitor(t, base)
 	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue")
 	cookies := res.Header.Values("Set-Cookie")
 	if len(cookies) != 1 || strings.Contains(cookies[0], "colour") {
@@ -278,10 +283,7 @@ func TestSessionCommandRoundTrip(t *testing.T) {
 
 func TestUserCommand(t *testing.T) {
 	root := serverRoot(t)
-	conf := filepath.Join(root, "site.conf")
-	if err := os.WriteFile(conf, []byte(shipped(t, "default.conf")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := filepath.Join(root, "configs", "default.conf")
 	cmd := func(stdin string, args ...string) error {
 		return runWithInput(context.Background(), append([]string{"-config", conf}, args...), os.Getenv, strings.NewReader(stdin), io.Discard, io.Discard)
 	}
@@ -331,9 +333,9 @@ func TestUnknownCommand(t *testing.T) {
 // answer any request, because the session lives in the shared table.
 func TestTwoServersShareOneDatabase(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
-	conf := shipped(t, "postgres.conf")
-	a := newVisitor(t, startServerEnv(t, conf, env))
-	bBase := startServerEnv(t, conf, env)
+	aBase, _ := startShipped(t, "postgres.conf", env)
+	a := newVisitor(t, aBase)
+	bBase, _ := startShipped(t, "postgres.conf", env)
 	res, _ := a.post("/register", url.Values{"username": {"erin"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
 	expect(t, res, http.StatusSeeOther, "/private/")
 	// The same browser, its next request answered by the other server.

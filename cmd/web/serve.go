@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/websession/websession/configs"
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/server"
@@ -58,69 +53,6 @@ func open(ctx context.Context, opts options) (*app, error) {
 	}
 	a.users = server.NewUserStores(a.db, logger)
 	return a, nil
-}
-
-// loadConfig reads -config FILE, or the embedded default configuration
-// with the current folder as ServerRoot, creating its data folder and
-// passphrase on first run.
-func loadConfig(opts options) (*config.Config, error) {
-	copts := config.Options{Getenv: opts.getenv}
-	var cfg *config.Config
-	var err error
-	if opts.configFile != "" {
-		cfg, err = config.Load(opts.configFile, copts)
-	} else {
-		root, werr := os.Getwd()
-		if werr != nil {
-			return nil, werr
-		}
-		if err := ensureDefaultData(root); err != nil {
-			return nil, err
-		}
-		src, rerr := configs.Files.ReadFile(configs.Default)
-		if rerr != nil {
-			return nil, rerr
-		}
-		copts.ServerRoot = root
-		cfg, err = config.Parse("configs/"+configs.Default, src, copts)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if opts.listen != "" {
-		cfg.Listen = opts.listen
-	}
-	return cfg, nil
-}
-
-// ensureDefaultData creates ./data (0700) and a random session passphrase
-// (0600) the first time the default configuration runs.
-func ensureDefaultData(root string) error {
-	dir := filepath.Join(root, "data")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating the data folder: %w", err)
-	}
-	path := filepath.Join(dir, "passphrase")
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("creating the session passphrase: %w", err)
-	}
-	_, werr := fmt.Fprintf(f, "# SessionCryptoPassphraseFile: made on first run; keep it secret.\n%s\n", base64.RawStdEncoding.EncodeToString(secret))
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(path)
-		return fmt.Errorf("writing the session passphrase: %w", werr)
-	}
-	return nil
 }
 
 // serve runs the server until ctx ends. ready, when not nil, is told the

@@ -637,3 +637,39 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestGeneratedPassphraseFile: the first parse makes a private random
+// passphrase, later parses (and a second server) read the same one, and a
+// folder that cannot be made is named with what to do.
+func TestGeneratedPassphraseFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opts := Options{ServerRoot: dir}
+	first := mustParse(t, "SessionCryptoGeneratedPassphraseFile data/passphrase", opts).Server.Crypto.Passphrases
+	if len(first) != 1 || len(first[0]) < 40 {
+		t.Fatalf("generated passphrases %q, want one of 256 bits", first)
+	}
+	again := mustParse(t, "SessionCryptoGeneratedPassphraseFile data/passphrase", opts).Server.Crypto.Passphrases
+	if !reflect.DeepEqual(first, again) {
+		t.Fatalf("second run read %q, first made %q", again, first)
+	}
+	for name, want := range map[string]os.FileMode{"data": 0o700 | os.ModeDir, "data/passphrase": 0o600} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode() != want {
+			t.Errorf("%s: %v, %v; want mode %v", name, fi.Mode(), err, want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "data", ".passphrase-*")); len(left) != 0 {
+		t.Errorf("temporary files left behind: %q", left)
+	}
+
+	// A file where the folder should be stops the folder, even for root.
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse("site.conf", []byte("SessionCryptoGeneratedPassphraseFile file/data/passphrase"), opts)
+	want := `site.conf:1: SessionCryptoGeneratedPassphraseFile: cannot create the folder "` + filepath.Join(dir, "file", "data") + `"`
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "relative paths resolve against ServerRoot "+dir) {
+		t.Fatalf("error %v, want %s... naming ServerRoot", err, want)
+	}
+}

@@ -341,6 +341,20 @@ var directiveList = []*directive{
 		p.addPassphrases(list)
 		return nil
 	}},
+	// websession's own: a first run needs no secret prepared by hand, yet
+	// the secret persists across restarts and never lives in the file.
+	{name: "SessionCryptoGeneratedPassphraseFile", min: 1, max: 1, usage: "file", fn: func(p *parser, a []string) error {
+		path := p.path(a[0])
+		if err := p.generatePassphraseFile(path); err != nil {
+			return err
+		}
+		list, err := p.passphraseFile(path)
+		if err != nil {
+			return err
+		}
+		p.addPassphrases(list)
+		return nil
+	}},
 	{name: "SessionCryptoCipher", min: 1, max: 1, usage: "aes128|aes192|aes256|3des192", fn: func(p *parser, a []string) error {
 		c := strings.ToLower(a[0])
 		switch c {

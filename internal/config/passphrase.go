@@ -3,7 +3,11 @@ package config
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,6 +92,42 @@ func (p *parser) passphraseFile(path string) ([]string, error) {
 		return nil, p.fail("%q holds no passphrase", path)
 	}
 	return list, nil
+}
+
+// generatePassphraseFile creates path holding one random passphrase when
+// it does not exist yet, mode 0600 (as os.CreateTemp makes it) in a folder of mode 0700. The file
+// appears complete or not at all (written aside, then hard-linked into
+// place), so a second server starting at the same moment never reads half
+// a secret, and whichever server links first wins.
+func (p *parser) generatePassphraseFile(path string) error {
+	if _, err := os.Lstat(path); err == nil || errors.Is(err, fs.ErrPermission) {
+		return nil // there already, or unreadable: reading it reports why
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return p.fail("cannot create the folder %q: %v; make it writable, or give a path you can write to (relative paths resolve against ServerRoot %s)", dir, unwrapPath(err), p.cfg.ServerRoot)
+	}
+	tmp, err := os.CreateTemp(dir, ".passphrase-*")
+	if err != nil {
+		return p.fail("cannot write in the folder %q: %v; make it writable, or give a path you can write to (relative paths resolve against ServerRoot %s)", dir, unwrapPath(err), p.cfg.ServerRoot)
+	}
+	defer os.Remove(tmp.Name())
+	key := make([]byte, 32)
+	rand.Read(key) // never fails: crypto/rand crashes the program instead
+	secret := base64.RawStdEncoding.EncodeToString(key)
+	_, werr := fmt.Fprintf(tmp, "# Made by websession on first run (SessionCryptoGeneratedPassphraseFile); keep it secret.\n%s\n", secret)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+			werr = err
+		}
+	}
+	if werr != nil {
+		return p.fail("cannot create %q: %v", path, werr)
+	}
+	return nil
 }
 
 // unwrapPath drops the path from an *os.PathError, which the message

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/websession/websession/configs"
+	"github.com/websession/websession/internal/config"
+)
+
+// embeddedName is how errors and the start-up line name the embedded
+// default, so nobody looks for a file they never passed.
+const embeddedName = "configs/" + configs.Default + " (the embedded default)"
+
+// loadConfig reads -config FILE, or else the embedded default
+// configuration, read as if it were ./configs/default.conf: its
+// "ServerRoot .." is then the current folder, as for the file in a
+// checkout.
+func loadConfig(opts options) (*config.Config, error) {
+	copts := config.Options{Getenv: opts.getenv}
+	var cfg *config.Config
+	var err error
+	if opts.configFile != "" {
+		cfg, err = config.Load(opts.configFile, copts)
+	} else {
+		wd, werr := os.Getwd()
+		if werr != nil {
+			return nil, werr
+		}
+		src, rerr := configs.Files.ReadFile(configs.Default)
+		if rerr != nil {
+			return nil, rerr
+		}
+		copts.ServerRoot = filepath.Join(wd, "configs")
+		cfg, err = config.Parse(embeddedName, src, copts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opts.listen != "" {
+		cfg.Listen = opts.listen
+	}
+	return cfg, nil
+}
