@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,17 +28,27 @@ func TestMigrateUpStatusDownUp(t *testing.T) {
 		}
 		return strings.Join(names, ",")
 	}
+	triggers := func() string {
+		var names []string
+		if err := db.Select(&names, `select tgname from pg_trigger where not tgisinternal order by 1`); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(names, ",")
+	}
+	const allTriggers = "session_notify,session_notify_truncate,users_notify,users_notify_truncate"
 	steps := []struct {
-		cmd        string
-		wantOut    []string
-		wantTables string
+		cmd          string
+		wantOut      []string
+		wantTables   string
+		wantTriggers string
 	}{
-		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql", "OK    up 00004_revocation.sql"}, "session,session_revocation,users"},
-		{"up", []string{"no pending migrations"}, "session,session_revocation,users"},
-		{"status", []string{"00001_sessions.sql", "00002_users.sql", "00004_revocation.sql"}, "session,session_revocation,users"},
-		{"down", []string{"OK    down 00004_revocation.sql"}, "session,users"},
-		{"status", []string{"pending                   00004_revocation.sql"}, "session,users"},
-		{"up", []string{"OK    up 00004_revocation.sql"}, "session,session_revocation,users"},
+		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql", "OK    up 00003_notify.sql", "OK    up 00004_revocation.sql"}, "session,session_revocation,users", allTriggers},
+		{"up", []string{"no pending migrations"}, "session,session_revocation,users", allTriggers},
+		{"status", []string{"00001_sessions.sql", "00002_users.sql", "00003_notify.sql", "00004_revocation.sql"}, "session,session_revocation,users", allTriggers},
+		{"down", []string{"OK    down 00004_revocation.sql"}, "session,users", allTriggers},
+		{"down", []string{"OK    down 00003_notify.sql"}, "session,users", ""},
+		{"status", []string{"pending                   00003_notify.sql", "pending                   00004_revocation.sql"}, "session,users", ""},
+		{"up", []string{"OK    up 00003_notify.sql", "OK    up 00004_revocation.sql"}, "session,session_revocation,users", allTriggers},
 	}
 	for _, s := range steps {
 		var out strings.Builder
@@ -51,6 +62,9 @@ func TestMigrateUpStatusDownUp(t *testing.T) {
 		}
 		if got := tables(); got != s.wantTables {
 			t.Errorf("after %s: tables %q, want %q", s.cmd, got, s.wantTables)
+		}
+		if got := triggers(); got != s.wantTriggers {
+			t.Errorf("after %s: triggers %q, want %q", s.cmd, got, s.wantTriggers)
 		}
 	}
 	// The columns other packages rely on.
@@ -98,5 +112,37 @@ func TestRedact(t *testing.T) {
 		if got := database.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A loaded pool keeps its connections between bursts (DBDKeep defaults to
+// DBDMax) and opens DBDMin of them at start-up.
+func TestPoolDoesNotChurn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := database.Open(ctx, pgtest.URL(t), database.PoolOptions{MinOpen: 3, MaxOpen: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := db.Stats().OpenConnections; n != 3 {
+		t.Errorf("after Open: %d connections, want DBDMin's 3", n)
+	}
+	for range 3 {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := db.ExecContext(ctx, `select pg_sleep(0.05)`); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	st := db.Stats()
+	if st.OpenConnections != 8 || st.MaxIdleClosed != 0 {
+		t.Errorf("after three bursts: %d open, %d closed for want of an idle slot; want 8 and 0", st.OpenConnections, st.MaxIdleClosed)
 	}
 }

@@ -98,6 +98,21 @@ func Stop() {
 	}
 }
 
+// Restart stops the test binary's cluster (fast shutdown: every connection
+// is ended) and starts it again, as an operator's restart does. It skips
+// the test when the database is not pgtest's own cluster (DATABASE_URL).
+// Call it only from a test that is not parallel: every database of the
+// binary goes away meanwhile.
+func Restart(tb testing.TB) {
+	tb.Helper()
+	if cluster == nil {
+		tb.Skip("pgtest: Restart needs pgtest's own cluster, not DATABASE_URL")
+	}
+	if err := cluster.run("pg_ctl", "-D", filepath.Join(cluster.dir, "data"), "-m", "fast", "-w", "-t", "60", "restart"); err != nil {
+		tb.Fatalf("pgtest: restart: %v", err)
+	}
+}
+
 // createOn creates database name on the server reached by adminURL and
 // returns the URL for it. The database is dropped in tb.Cleanup.
 func createOn(tb testing.TB, adminURL, name string) string {
