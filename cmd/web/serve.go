@@ -11,6 +11,7 @@ import (
 
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/database"
+	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/server"
 )
 
@@ -19,6 +20,7 @@ import (
 type app struct {
 	cfg    *config.Config
 	db     *sqlx.DB
+	cache  *rowcache.Listener // nil without a database or with DBDCache Off
 	users  *server.UserStores
 	logger *slog.Logger
 }
@@ -39,7 +41,7 @@ func open(ctx context.Context, opts options) (*app, error) {
 	a := &app{cfg: cfg, logger: logger}
 	if cfg.DBD.Driver != "" {
 		a.db, err = database.Open(ctx, cfg.DBD.Params, database.PoolOptions{
-			MaxOpen: cfg.DBD.Max, MaxIdle: cfg.DBD.Keep, MaxIdleTime: cfg.DBD.Exptime,
+			MinOpen: cfg.DBD.Min, MaxOpen: cfg.DBD.Max, MaxIdle: cfg.DBD.Keep, MaxIdleTime: cfg.DBD.Exptime,
 		})
 		if err != nil {
 			return nil, err
@@ -51,7 +53,11 @@ func open(ctx context.Context, opts options) (*app, error) {
 			}
 		}
 	}
+	if a.db != nil && !cfg.DBD.CacheOff {
+		a.cache = rowcache.NewListener(cfg.DBD.Params, a.db, logger)
+	}
 	a.users = server.NewUserStores(a.db, logger)
+	a.users.Cache = a.cache
 	return a, nil
 }
 
@@ -67,11 +73,12 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Users: a.users, Site: site})
+	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Users: a.users, Site: site, Cache: a.cache})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	go a.cache.Run(ctx)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("Listen %s: %w", a.cfg.Listen, err)

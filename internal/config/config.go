@@ -101,7 +101,9 @@ type DBDConfig struct {
 	PrepareSQLLine map[string]int
 	// Min is DBDMin (default 1). database/sql has no minimum; recorded.
 	Min int
-	// Keep is DBDKeep (default 2): idle connections kept.
+	// Keep is DBDKeep: idle connections kept. The default is Max, so a
+	// loaded server keeps its connections (mod_dbd's 2 is per process,
+	// and Apache runs many processes; websession runs one pool).
 	Keep int
 	// Max is DBDMax (default 10): open connections at most.
 	Max int
@@ -110,6 +112,10 @@ type DBDConfig struct {
 	// AutoMigrate runs the database migrations at start (default Off).
 	// websession extension: directive DBDAutoMigrate On|Off.
 	AutoMigrate bool
+	// CacheOff is DBDCache Off: every session and user read goes to the
+	// database. By default rows are cached and dropped when PostgreSQL
+	// notifies a change (internal/rowcache). websession extension.
+	CacheOff bool
 }
 
 // Settings are the effective per-path settings: defaults, then the
@@ -318,7 +324,7 @@ func Parse(name string, src []byte, opts Options) (*Config, error) {
 				PrepareSQL:     map[string]string{},
 				PrepareSQLLine: map[string]int{},
 				Min:            1,
-				Keep:           2,
+				Keep:           -1, // DBDMax unless set
 				Max:            10,
 				Exptime:        300 * time.Second,
 			},
@@ -327,6 +333,9 @@ func Parse(name string, src []byte, opts Options) (*Config, error) {
 	}
 	if err := p.parse(src); err != nil {
 		return nil, err
+	}
+	if p.cfg.DBD.Keep < 0 {
+		p.cfg.DBD.Keep = p.cfg.DBD.Max
 	}
 	p.cfg.build(p.server, p.sections)
 	return p.cfg, nil

@@ -122,8 +122,28 @@ func TestDefaults(t *testing.T) {
 	if c.Listen != "127.0.0.1:8080" || c.Timeout != time.Minute || c.SessionDBDCleanupInterval != 5*time.Minute {
 		t.Errorf("server defaults: %+v", c)
 	}
-	if d := c.DBD; d.Driver != "" || d.Max != 10 || d.Min != 1 || d.Keep != 2 || d.Exptime != 5*time.Minute || d.AutoMigrate {
+	if d := c.DBD; d.Driver != "" || d.Max != 10 || d.Min != 1 || d.Keep != 10 || d.Exptime != 5*time.Minute || d.AutoMigrate || d.CacheOff {
 		t.Errorf("DBD defaults: %+v", d)
+	}
+}
+
+// DBDKeep follows DBDMax unless given, so a loaded pool keeps its
+// connections; DBDCache Off turns the read cache off.
+func TestDBDPoolAndCache(t *testing.T) {
+	for _, tt := range []struct {
+		conf     string
+		keep     int
+		cacheOff bool
+	}{
+		{"DBDMax 32\n", 32, false},
+		{"DBDMax 32\nDBDKeep 4\n", 4, false},
+		{"DBDKeep 0\nDBDCache Off\n", 0, true},
+		{"DBDCache On\n", 10, false},
+	} {
+		c := mustParse(t, tt.conf, testOptions(t))
+		if c.DBD.Keep != tt.keep || c.DBD.CacheOff != tt.cacheOff {
+			t.Errorf("%q: Keep %d CacheOff %v, want %d %v", tt.conf, c.DBD.Keep, c.DBD.CacheOff, tt.keep, tt.cacheOff)
+		}
 	}
 }
 
@@ -228,6 +248,7 @@ func TestErrors(t *testing.T) {
 		{"DBDKeep x", `site.conf:1: DBDKeep: "x" is not a valid number of connections; give a whole number of at least 0`},
 		{"DBDExptime -1", `site.conf:1: DBDExptime: "-1" is negative; give 0 or a positive number of seconds`},
 		{"DBDAutoMigrate yes", `site.conf:1: DBDAutoMigrate: "yes" must be On or Off`},
+		{"DBDCache maybe", `site.conf:1: DBDCache: "maybe" must be On or Off`},
 		{"SessionDBDCleanupInterval soon", `site.conf:1: SessionDBDCleanupInterval: "soon" is not a number of seconds`},
 		{"SessionCryptoDriver", `site.conf:1: SessionCryptoDriver: needs a driver name, e.g. SessionCryptoDriver openssl (websession ignores it)`},
 		// context

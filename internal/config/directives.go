@@ -264,6 +264,11 @@ var directiveList = []*directive{
 		p.cfg.DBD.AutoMigrate = v
 		return err
 	}},
+	{name: "DBDCache", scope: serverOnly, min: 1, max: 1, usage: "On|Off", fn: func(p *parser, a []string) error {
+		v, err := p.onOff(a[0])
+		p.cfg.DBD.CacheOff = !v
+		return err
+	}},
 	{name: "SessionDBDCleanupInterval", scope: serverOnly, min: 1, max: 1, usage: "seconds (0 disables)", fn: func(p *parser, a []string) error {
 		n, err := p.seconds(a[0])
 		p.cfg.SessionDBDCleanupInterval = time.Duration(n) * time.Second

@@ -1,13 +1,27 @@
 // Package database opens websession's PostgreSQL pool (mod_dbd's DBDriver
 // pgsql and DBDParams) and runs the embedded goose migrations.
 //
-// Unlike mod_dbd, which keeps per-process connection pools and prepares the
-// DBDPrepareSQL statements at start-up, the pool is one database/sql pool
-// shared by the whole server; stores prepare their own statements on it.
+// Unlike mod_dbd, which keeps per-process connection pools, the pool is one
+// database/sql pool shared by the whole server; stores prepare their own
+// statements on it at start-up. mod_dbd's directives map onto it so:
+//
+//	DBDMin N      N connections opened at start-up (database/sql has no
+//	              floor; they stay while DBDKeep and DBDExptime allow)
+//	DBDKeep N     SetMaxIdleConns(N): connections kept open when idle;
+//	              default DBDMax, so a loaded server never closes and
+//	              reopens connections between bursts (mod_dbd's 2 is per
+//	              process, and Apache runs many)
+//	DBDMax N      SetMaxOpenConns(N): connections at most; default 10
+//	DBDExptime S  SetConnMaxIdleTime(S): an idle connection is closed after
+//	              S seconds without use; default 300
+//
+// A connection is also replaced after an hour (SetConnMaxLifetime), so a
+// long-lived server follows a PostgreSQL failover or configuration change.
 package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -26,8 +40,9 @@ import (
 // PoolOptions sizes the pool, like mod_dbd's DBDMin/DBDKeep/DBDMax/DBDExptime.
 // Zero values take the defaults noted on each field.
 type PoolOptions struct {
+	MinOpen     int           // DBDMin; opened at start-up
 	MaxOpen     int           // DBDMax; default 10
-	MaxIdle     int           // DBDKeep; default 2
+	MaxIdle     int           // DBDKeep; default MaxOpen
 	MaxIdleTime time.Duration // DBDExptime; default 5m
 	MaxLifetime time.Duration // default 1h
 	PingTimeout time.Duration // how long Open waits for the first ping; default 5s
@@ -41,8 +56,9 @@ func Open(ctx context.Context, conninfo string, pool PoolOptions) (*sqlx.DB, err
 	if err != nil {
 		return nil, fmt.Errorf("database: DBDParams %q: %w", Redact(conninfo), scrub(err, conninfo))
 	}
-	db.SetMaxOpenConns(orInt(pool.MaxOpen, 10))
-	db.SetMaxIdleConns(orInt(pool.MaxIdle, 2))
+	maxOpen := orInt(pool.MaxOpen, 10)
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(min(orInt(pool.MaxIdle, maxOpen), maxOpen))
 	db.SetConnMaxIdleTime(orDur(pool.MaxIdleTime, 5*time.Minute))
 	db.SetConnMaxLifetime(orDur(pool.MaxLifetime, time.Hour))
 	pctx, cancel := context.WithTimeout(ctx, orDur(pool.PingTimeout, 5*time.Second))
@@ -51,7 +67,29 @@ func Open(ctx context.Context, conninfo string, pool PoolOptions) (*sqlx.DB, err
 		db.Close()
 		return nil, fmt.Errorf("database: connecting with DBDParams %q: %w", Redact(conninfo), scrub(err, conninfo))
 	}
+	if err := warm(pctx, db, min(pool.MinOpen, maxOpen)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: opening DBDMin connections with DBDParams %q: %w", Redact(conninfo), scrub(err, conninfo))
+	}
 	return db, nil
+}
+
+// warm opens n connections at once and puts them back in the pool idle.
+func warm(ctx context.Context, db *sqlx.DB, n int) error {
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	}
+	return nil
 }
 
 func orInt(v, d int) int {

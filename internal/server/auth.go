@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/users"
 )
 
@@ -36,6 +38,9 @@ func (a *authBuilder) throttle(t config.Throttle) *authform.Throttle {
 // (or per database query), so that every location and the site see the
 // same verified-credential cache and the same file lock.
 type UserStores struct {
+	// Cache, when set before the first store is opened, feeds the hash
+	// caches of the database stores (DBDCache).
+	Cache  *rowcache.Listener
 	db     *sqlx.DB
 	logger *slog.Logger
 	stores map[string]users.Store
@@ -174,8 +179,16 @@ func (u *UserStores) store(provider string, au config.AuthSettings) (users.Store
 		if st, ok := u.stores[key]; ok {
 			return st, nil
 		}
+		var err error
+		if uo.HashCache, err = u.Cache.Cache(rowcache.UsersChannel, 0); err != nil {
+			return nil, err
+		}
 		st, err := users.NewDB(u.db, uo)
 		if err != nil {
+			return nil, fmt.Errorf("AuthDBDUserPWQuery: %w", err)
+		}
+		// A query the database refuses stops start-up, not every login.
+		if err := st.Prepare(context.Background()); err != nil {
 			return nil, fmt.Errorf("AuthDBDUserPWQuery: %w", err)
 		}
 		u.stores[key] = st

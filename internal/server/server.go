@@ -14,6 +14,7 @@ import (
 
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
 	"github.com/websession/websession/internal/session/dbd"
@@ -35,6 +36,9 @@ type Deps struct {
 	Pages Pages
 	// Now is the clock for session expiry; nil means time.Now.
 	Now func() time.Time
+	// Cache makes the read caches of the database stores (DBDCache); nil
+	// reads every row from the database. Run it after New.
+	Cache *rowcache.Listener
 }
 
 // Server is the handler of one configuration. It owns what it opened
@@ -65,6 +69,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	}
 	if deps.Users == nil {
 		deps.Users = NewUserStores(deps.DB, deps.Logger)
+		deps.Users.Cache = deps.Cache
 	}
 	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}}}
 	s := &Server{cfg: cfg, logger: deps.Logger, pages: deps.Pages, chains: map[*config.Settings]http.Handler{}}
@@ -239,7 +244,12 @@ func (b *builder) dbdStore(set *config.Settings) (*dbd.Store, error) {
 		}
 	}
 	stmts.Cleanup = b.cfg.DBD.PrepareSQL[cleanupLabel]
+	cache, err := b.deps.Cache.Cache(rowcache.SessionChannel, 0)
+	if err != nil {
+		return nil, err
+	}
 	st, err := dbd.New(dbd.Options{
+		Cache:      cache,
 		DB:         b.deps.DB,
 		CookieName: set.DBD.CookieName, CookieAttrs: set.DBD.CookieAttrs,
 		CookieName2: set.DBD.CookieName2, CookieAttrs2: set.DBD.CookieAttrs2,

@@ -12,6 +12,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/websession/websession/internal/rowcache"
 )
 
 // DBStore keeps users in the PostgreSQL table "users" (migrations/
@@ -28,6 +30,9 @@ type DBStore struct {
 	// found: what an unknown user's dummy check spends (0 until then: the
 	// cost of new hashes).
 	cost atomic.Int64
+	// cache holds hashes by name; nil unless Options.HashCache and the
+	// default query.
+	cache *rowcache.Cache
 }
 
 // NewDB returns a store over db. Options.Query may be written as Apache
@@ -41,7 +46,23 @@ func NewDB(db *sqlx.DB, opts Options) (*DBStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DBStore{db: db, query: q, opts: opts, v: newVerifier(opts)}, nil
+	st := &DBStore{db: db, query: q, opts: opts, v: newVerifier(opts)}
+	if q == defaultDBPWQuery {
+		st.cache = opts.HashCache
+	}
+	return st, nil
+}
+
+// Prepare checks the password query against the database now, so a wrong
+// AuthDBDUserPWQuery stops start-up instead of failing every login.
+func (s *DBStore) Prepare(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	p, err := s.db.PrepareContext(ctx, s.query)
+	if err != nil {
+		return fmt.Errorf("users: password query %q: %w", s.query, err)
+	}
+	return p.Close()
 }
 
 // PWQuery converts an AuthDBDUserPWQuery to PostgreSQL's placeholder: the
@@ -61,8 +82,21 @@ func PWQuery(q string) (string, error) {
 	return "", fmt.Errorf("users: AuthDBDUserPWQuery %q: want exactly one parameter, %%s (or $1), for the user name", q)
 }
 
-// lookup returns the stored hash for name.
+// lookup returns the stored hash for name, from the cache when it holds it.
 func (s *DBStore) lookup(ctx context.Context, name string) (hash string, found bool, err error) {
+	if h, ok := s.cache.Get(name, 0); ok {
+		return h, true, nil
+	}
+	tok := s.cache.Begin()
+	hash, found, err = s.query1(ctx, name)
+	if err == nil && found {
+		s.cache.Put(tok, name, hash, 0)
+	}
+	return hash, found, err
+}
+
+// query1 runs the password query for name.
+func (s *DBStore) query1(ctx context.Context, name string) (hash string, found bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	if s.opts.ObserveQuery != nil {
@@ -137,6 +171,9 @@ func (s *DBStore) Exists(ctx context.Context, name string) (bool, error) {
 	if !cleanBytes(name) {
 		return false, nil
 	}
+	if _, ok := s.cache.Get(name, 0); ok {
+		return true, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	var ok bool
@@ -210,9 +247,11 @@ func (s *DBStore) Delete(ctx context.Context, name string) error {
 // its canonical form. q's first parameter is the name.
 func (s *DBStore) execResolved(ctx context.Context, q, name string, args ...any) error {
 	defer s.v.forget(name)
+	defer s.cache.Invalidate(name)
 	err := s.execOne(ctx, q, append([]any{name}, args...)...)
 	if key := lookupKey(name); errors.Is(err, ErrNotFound) && key != "" && key != name {
 		defer s.v.forget(key)
+		defer s.cache.Invalidate(key)
 		return s.execOne(ctx, q, append([]any{key}, args...)...)
 	}
 	return err

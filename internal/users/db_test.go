@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/pgtest"
+	"github.com/websession/websession/internal/rowcache"
 )
 
 func TestPWQuery(t *testing.T) {
@@ -222,5 +225,103 @@ func BenchmarkDBCheck(b *testing.B) {
 		if r, err := s.Check(ctx, "alice", "wonderland"); r != Granted || err != nil {
 			b.Fatal(r, err)
 		}
+	}
+}
+
+// TestDBStoreHashCache: two servers' stores cache alice's hash; a password
+// changed or a user deleted in psql (not through either store) takes
+// effect on both, through the notify trigger.
+func TestDBStoreHashCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.URL(t)
+	server := func() (*DBStore, *rowcache.Cache) {
+		db, err := sqlx.Open("postgres", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		l := rowcache.NewListener(dsn, db, nil)
+		c, err := l.Cache(rowcache.UsersChannel, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { l.Run(lctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		s, err := NewDB(db, Options{Cost: testCost, HashCache: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, c
+	}
+	a, _ := server()
+	if err := database.Migrate(ctx, a.db, "up", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, bc := server()
+	poll := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting until %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	poll("server B's cache is trusted", bc.Trusted)
+	check := func(s *DBStore, pw string) Result {
+		t.Helper()
+		r, err := s.Check(ctx, "alice", pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if err := a.Add(ctx, "alice", "first-password"); err != nil {
+		t.Fatal(err)
+	}
+	if check(b, "first-password") != Granted {
+		t.Fatal("server B denies alice")
+	}
+	if _, ok := bc.Get("alice", 0); !ok {
+		t.Fatal("server B did not cache alice's hash")
+	}
+	h, err := newHash("second-password", testCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.db.Exec(`update users set password = $1 where name = 'alice'`, h); err != nil {
+		t.Fatal(err)
+	}
+	poll("server B denies the old password", func() bool { return check(b, "first-password") == Denied })
+	if check(b, "second-password") != Granted {
+		t.Fatal("server B denies the new password")
+	}
+	if _, err := a.db.Exec(`delete from users where name = 'alice'`); err != nil {
+		t.Fatal(err)
+	}
+	poll("server B forgets alice", func() bool {
+		ok, err := b.Exists(ctx, "alice")
+		return err == nil && !ok && check(b, "second-password") == NotFound
+	})
+}
+
+// A custom AuthDBDUserPWQuery may read tables no trigger watches: never
+// cached.
+func TestDBStoreCustomQueryNotCached(t *testing.T) {
+	t.Parallel()
+	c := rowcache.New(1 << 20)
+	s, err := NewDB(nil, Options{Cost: testCost, HashCache: c, Query: "SELECT password FROM users WHERE name = %s AND active"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cache != nil {
+		t.Fatal("custom query cached")
 	}
 }

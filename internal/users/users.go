@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/websession/websession/internal/rowcache"
 )
 
 // Result is the answer of a password check: the authn provider results of
@@ -128,6 +130,11 @@ type Options struct {
 	ObserveCache func(hit bool)
 	ObserveHash  func(scheme string, took time.Duration)
 	ObserveQuery func(took time.Duration)
+	// HashCache (database store), when not nil, keeps the hashes read with
+	// the default Query, dropped when PostgreSQL notifies a change of the
+	// user (DBDCache; see internal/rowcache). A custom Query is never
+	// cached: it may read tables the trigger does not watch.
+	HashCache *rowcache.Cache
 }
 
 // minCost is MinCost; tests in this package lower it to keep bcrypt fast.

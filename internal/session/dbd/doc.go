@@ -22,5 +22,9 @@
 //     request is answered 503 instead of starting a blank session that
 //     would overwrite the stored one;
 //   - expired rows are deleted by Cleanup / RunCleanup (httpd never runs
-//     its cleanup statement).
+//     its cleanup statement);
+//   - with Options.Cache (DBDCache On, the default) rows are served from
+//     memory until PostgreSQL notifies that they changed (see
+//     internal/rowcache), so an unchanged session costs no query; httpd
+//     selects the row on every request.
 package dbd

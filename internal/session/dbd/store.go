@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
 )
@@ -78,6 +79,13 @@ type Options struct {
 	// ObserveQuery, when set, is told each statement run (its label, e.g.
 	// "select" or "update") and how long it took, for metrics.
 	ObserveQuery func(statement string, took time.Duration)
+
+	// Cache, when not nil, holds rows read or written here, dropped when
+	// PostgreSQL notifies a change (DBDCache; see internal/rowcache). It is
+	// used only when the select, insert and update statements are the
+	// manual's (in either placeholder style): the migration's trigger covers
+	// their table and the cache reproduces their meaning.
+	Cache *rowcache.Cache
 }
 
 // Store keeps sessions in the session table.
@@ -86,7 +94,14 @@ type Store struct {
 	sel, upd, ins, del, clean *stmt
 	cookieName                string // the cookie read: name2 if set
 	perUser                   bool
+	// With a cache, rows are read with fill (value and expiry) instead of
+	// sel, so an entry is not served past its row's expiry.
+	cache *rowcache.Cache
+	fill  *stmt
 }
+
+// fillSelect is DefaultSelect also returning the expiry.
+const fillSelect = "select value, expiry from session where key = $1 and (expiry = 0 or expiry > $2)"
 
 // New checks the options and converts the statements; it does not touch
 // the database (statements are prepared on first use; call Prepare to
@@ -141,6 +156,12 @@ func New(opts Options) (*Store, error) {
 		}
 		*s.dst = &stmt{label: s.label, query: q, nargs: n}
 	}
+	// The cache assumes the manual's statements: it stores what the insert
+	// and update wrote and serves it as the select would.
+	if opts.Cache != nil && st.sel.query == DefaultSelect && st.ins.query == DefaultInsert && st.upd.query == DefaultUpdate {
+		st.cache = opts.Cache
+		st.fill = &stmt{label: "select", query: fillSelect, nargs: 2}
+	}
 	return st, nil
 }
 
@@ -159,7 +180,7 @@ func (e *StatementError) Unwrap() error { return e.Err }
 // unreachable database shows at start-up. A refused statement is a
 // *StatementError.
 func (st *Store) Prepare(ctx context.Context) error {
-	for _, s := range []*stmt{st.sel, st.upd, st.ins, st.del, st.clean} {
+	for _, s := range st.stmts() {
 		if _, err := s.prepared(ctx, st.opts.DB); err != nil {
 			return &StatementError{Statement: s.label, Err: err}
 		}
@@ -170,7 +191,7 @@ func (st *Store) Prepare(ctx context.Context) error {
 // Close releases the prepared statements (not the pool).
 func (st *Store) Close() error {
 	var errs []error
-	for _, s := range []*stmt{st.sel, st.upd, st.ins, st.del, st.clean} {
+	for _, s := range st.stmts() {
 		s.mu.Lock()
 		if s.st != nil {
 			errs = append(errs, s.st.Close())
@@ -179,6 +200,14 @@ func (st *Store) Close() error {
 		s.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+func (st *Store) stmts() []*stmt {
+	all := []*stmt{st.sel, st.upd, st.ins, st.del, st.clean}
+	if st.fill != nil {
+		all = append(all, st.fill)
+	}
+	return all
 }
 
 // stmt is one statement, prepared on the pool on first use (database/sql
@@ -273,35 +302,60 @@ func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 		}
 		key = v
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), st.opts.QueryTimeout)
-	defer cancel()
-	p, err := st.sel.prepared(ctx, st.opts.DB)
-	if err != nil {
+	encoded, found, err := st.read(r.Context(), key)
+	if err != nil || !found {
 		return session.Stored{}, false, err
 	}
-	args := []any{key, st.nowMicros()}
-	start := time.Now()
-	rows, err := p.QueryContext(ctx, args[:st.sel.nargs]...)
-	st.observeQuery(st.sel.label, start)
+	return session.Stored{ID: key, Encoded: encoded}, true, nil
+}
+
+// read returns the value of the row key, from the cache when it holds it.
+func (st *Store) read(ctx context.Context, key string) (value string, found bool, err error) {
+	now := st.nowMicros()
+	if v, ok := st.cache.Get(key, now); ok {
+		return v, true, nil
+	}
+	tok := st.cache.Begin()
+	ctx, cancel := context.WithTimeout(ctx, st.opts.QueryTimeout)
+	defer cancel()
+	s := st.sel
+	if st.fill != nil {
+		s = st.fill
+	}
+	p, err := s.prepared(ctx, st.opts.DB)
 	if err != nil {
-		return session.Stored{}, false, unavailable("select", err)
+		return "", false, err
+	}
+	args := []any{key, now}
+	start := time.Now()
+	rows, err := p.QueryContext(ctx, args[:s.nargs]...)
+	st.observeQuery(s.label, start)
+	if err != nil {
+		return "", false, unavailable("select", err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return session.Stored{}, false, unavailable("select", err)
+			return "", false, unavailable("select", err)
 		}
-		return session.Stored{}, false, nil
+		return "", false, nil
 	}
-	var value *string // a NULL value reads as an empty session
-	if err := rows.Scan(&value); err != nil {
-		return session.Stored{}, false, unavailable("select", err)
+	var v *string // a NULL value reads as an empty session
+	var expiry int64
+	dest := []any{&v}
+	if st.fill != nil {
+		dest = append(dest, &expiry)
 	}
-	found := session.Stored{ID: key}
-	if value != nil {
-		found.Encoded = *value
+	if err := rows.Scan(dest...); err != nil {
+		return "", false, unavailable("select", err)
 	}
-	return found, true, nil
+	if v != nil {
+		value = *v
+	}
+	if st.fill != nil {
+		st.cache.Put(tok, key, value, expiry)
+	}
+	return value, true, nil
 }
 
 // Save writes the session row and the id cookie. A changed session, or one
@@ -320,7 +374,9 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 	oldKey := s.ID
 	if encoded == "" {
 		if oldKey != "" {
-			if _, err := st.exec(ctx, st.del, oldKey); err != nil {
+			_, err := st.exec(ctx, st.del, oldKey)
+			st.cache.Invalidate(oldKey)
+			if err != nil {
 				return err
 			}
 		}
@@ -359,10 +415,19 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 
 // write renames the row oldKey to newKey with the new value, or inserts it
 // when there is no such row, and returns the key the row has now.
+//
+// This server's cache forgets oldKey at once, without waiting for the
+// notification, and learns the row under a new key (the next request of
+// this client finds it without a query).
 func (st *Store) write(ctx context.Context, encoded string, expiry int64, newKey, oldKey string) (string, error) {
+	tok := st.cache.Begin()
 	if oldKey != "" {
 		n, err := st.exec(ctx, st.upd, encoded, expiry, newKey, oldKey)
+		st.cache.Invalidate(oldKey)
 		if err != nil || n > 0 {
+			if err == nil && newKey != oldKey {
+				st.cache.Put(tok, newKey, encoded, expiry)
+			}
 			return newKey, err
 		}
 		// The row is gone: renamed by a concurrent request that changed the
@@ -376,6 +441,9 @@ func (st *Store) write(ctx context.Context, encoded string, expiry int64, newKey
 	if err == nil && n < 1 {
 		err = unavailable("insert", errors.New("no row inserted"))
 	}
+	if err == nil {
+		st.cache.Put(tok, newKey, encoded, expiry)
+	}
 	return newKey, err
 }
 
@@ -384,6 +452,7 @@ func (st *Store) savePerUser(ctx context.Context, r *http.Request, s *session.Se
 	if user == "" {
 		return errors.New("dbd: SessionDBDPerUser: no authenticated user, session not saved")
 	}
+	defer st.cache.Invalidate(user)
 	for attempt := 0; ; attempt++ {
 		n, err := st.exec(ctx, st.upd, encoded, s.Expiry, user, user)
 		if err == nil && n == 0 {
