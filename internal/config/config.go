@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/websession/websession/internal/headers"
 )
 
 // Options tells Parse and Load where values from outside the file come from.
@@ -136,6 +138,11 @@ type Settings struct {
 	// Handler is SetHandler: "form-login-handler", "form-logout-handler",
 	// or "" (none).
 	Handler string
+
+	// Headers are the Header directives (mod_headers: set, append, unset,
+	// [always]) of the server level, then of each matching <Location>,
+	// applied in that order after the default security headers.
+	Headers []headers.Rule
 
 	// ErrorDocuments maps a status code to ErrorDocument's second argument,
 	// verbatim (a local URL-path, a full URL, or a "quoted message").

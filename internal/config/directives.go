@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/websession/websession/internal/headers"
 )
 
 // scope says where a directive may appear.
@@ -33,7 +35,7 @@ type directive struct {
 var directives = map[string]*directive{}
 
 func init() {
-	for _, d := range directiveList {
+	for _, d := range append(directiveList, securityDirectives...) {
 		directives[strings.ToLower(d.name)] = d
 	}
 }
@@ -516,6 +518,18 @@ var directiveList = []*directive{
 		p.add(func(st *applyState) { st.s.Auth.Throttle = t })
 		return nil
 	}}),
+}
+
+// securityDirectives are issue 15's: mod_headers' Header.
+var securityDirectives = []*directive{
+	{name: "Header", min: 1, max: -1, usage: "[always] set|append|unset header [value]", fn: func(p *parser, a []string) error {
+		r, err := headers.Parse(a)
+		if err != nil {
+			return p.fail("%v", err)
+		}
+		p.add(func(st *applyState) { st.s.Headers = append(st.s.Headers, r) })
+		return nil
+	}},
 }
 
 // addPassphrases appends to the section's passphrase list; the first

@@ -14,6 +14,7 @@ import (
 
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/headers"
 	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
@@ -103,7 +104,12 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		s.cleaner = b.dbdStores[0]
 	}
 	protect := http.NewCrossOriginProtection()
-	s.handler = s.recoverPanics(protect.Handler(http.HandlerFunc(s.route)))
+	// The security headers go on every response, the recovered panic's
+	// 500 and CrossOriginProtection's 403 included.
+	secure := headers.Middleware(headers.Defaults(), func(r *http.Request) []headers.Rule {
+		return cfg.Resolve(cleanPath(r.URL.Path)).Headers
+	})
+	s.handler = secure(s.recoverPanics(protect.Handler(http.HandlerFunc(s.route))))
 	return s, nil
 }
 

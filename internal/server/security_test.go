@@ -1,0 +1,75 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/websession/websession/internal/headers"
+)
+
+// TestSecurityHeadersEverywhere is issue 15.13's finding: no response
+// carried a Content-Security-Policy or X-Frame-Options, so every page
+// could be framed. Now every response has them: pages, CGI output,
+// static files, errors, redirects, the cross-origin refusal, /healthz.
+func TestSecurityHeadersEverywhere(t *testing.T) {
+	t.Parallel()
+	conf := cgiConf + "Alias /files/ www/\n"
+	base := start(t, conf, map[string]string{"www/hello.txt": "hello\n"}, clock)
+	for _, c := range []struct {
+		method, path string
+		hdr          map[string]string
+		status       int
+	}{
+		{"GET", "/cgi-bin/session-demo", nil, 200},
+		{"GET", "/files/hello.txt", nil, 200},
+		{"GET", "/files/missing", nil, 404},
+		{"GET", "/nowhere", nil, 404},
+		{"GET", "/x/../files/hello.txt", nil, 301},
+		{"POST", "/cgi-bin/session-demo", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"GET", "/healthz", nil, 200},
+	} {
+		res := do(t, c.method, base+c.path, c.hdr)
+		if res.status != c.status {
+			t.Errorf("%s %s: status %d, want %d", c.method, c.path, res.status, c.status)
+		}
+		for k, v := range map[string]string{
+			"Content-Security-Policy":    headers.ContentSecurityPolicy,
+			"X-Frame-Options":            "DENY",
+			"Cross-Origin-Opener-Policy": "same-origin",
+		} {
+			if got := res.header.Values(k); len(got) != 1 || got[0] != v {
+				t.Errorf("%s %s: %s = %q, want %q", c.method, c.path, k, got, v)
+			}
+		}
+	}
+}
+
+// TestHeaderDirective: operators change and remove headers with Apache's
+// Header directive, per location, "always" reaching error responses.
+func TestHeaderDirective(t *testing.T) {
+	t.Parallel()
+	conf := cgiConf + `Alias /files/ www/
+Header always set X-Frame-Options SAMEORIGIN
+Header set X-Site "websession demo"
+<Location /files>
+    Header always unset Content-Security-Policy
+    Header append X-Site files
+</Location>
+`
+	base := start(t, conf, map[string]string{"www/hello.txt": "hello\n"}, clock)
+	for _, c := range []struct {
+		path string
+		want map[string]string // "" means absent
+	}{
+		{"/cgi-bin/session-demo", map[string]string{"X-Frame-Options": "SAMEORIGIN", "X-Site": "websession demo", "Content-Security-Policy": headers.ContentSecurityPolicy}},
+		{"/nowhere", map[string]string{"X-Frame-Options": "SAMEORIGIN", "X-Site": ""}},
+		{"/files/hello.txt", map[string]string{"X-Site": "websession demo, files", "Content-Security-Policy": ""}},
+		{"/files/missing", map[string]string{"Content-Security-Policy": "", "X-Site": ""}},
+	} {
+		res := do(t, "GET", base+c.path, nil)
+		for k, v := range c.want {
+			if got := res.header.Get(k); got != v {
+				t.Errorf("%s: %s = %q, want %q", c.path, k, got, v)
+			}
+		}
+	}
+}
