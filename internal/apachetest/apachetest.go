@@ -208,9 +208,7 @@ func start(tb testing.TB, bin, modDir, root string, cfg Config) (*Server, error)
 	out := &strings.Builder{}
 	cmd.Stdout = out
 	cmd.Stderr = out
-	// Its own process group, so a ^C to go test reaches us, not httpd
-	// directly; Cleanup stops it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = ownProcessGroup()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("apachetest: %v", err)
 	}

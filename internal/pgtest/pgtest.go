@@ -33,7 +33,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,12 +161,17 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// owner is a user and group to run programs as.
+type owner struct{ uid, gid int }
+
 // localCluster is a PostgreSQL cluster in a temporary directory.
 type localCluster struct {
-	bin  string // folder holding initdb, pg_ctl
-	dir  string // temp dir: data/ and the Unix socket
-	cred *syscall.Credential
-	once sync.Once
+	bin string // folder holding initdb, pg_ctl
+	dir string // temp dir: data/ and the Unix socket
+	// owner runs the cluster's programs when this process is root, as
+	// initdb insists; nil otherwise.
+	owner *owner
+	once  sync.Once
 }
 
 func (c *localCluster) url(db string) string {
@@ -232,7 +236,7 @@ func startCluster() {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		c.owner = &owner{uid: uid, gid: gid}
 		if err := os.Chown(dir, uid, gid); err != nil {
 			startErr = err
 			os.RemoveAll(dir)
@@ -264,15 +268,15 @@ func (c *localCluster) run(prog string, args ...string) error {
 		return err
 	}
 	defer out.Close()
-	if c.cred != nil {
-		os.Chown(out.Name(), int(c.cred.Uid), int(c.cred.Gid))
+	if c.owner != nil {
+		os.Chown(out.Name(), c.owner.uid, c.owner.gid)
 	}
 	cmd := exec.Command(filepath.Join(c.bin, prog), args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	if c.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	if c.owner != nil {
+		cmd.SysProcAttr = c.owner.procAttr()
 	}
 	if err := cmd.Run(); err != nil {
 		msg, _ := os.ReadFile(out.Name())
@@ -291,7 +295,7 @@ func (c *localCluster) watchdog() {
 if [ -f '%[2]s/data/postmaster.pid' ]; then kill -QUIT "$(head -n 1 '%[2]s/data/postmaster.pid')" 2>/dev/null; sleep 2; fi
 rm -rf '%[2]s'`, os.Getpid(), c.dir)
 	cmd := exec.Command("/bin/sh", "-c", script)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err == nil {
 		go cmd.Wait()
 	}

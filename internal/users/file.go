@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -23,7 +22,9 @@ import (
 // Reads come from an in-memory copy of the file, refreshed when an
 // fstat(2) shows the file changed (see Options.StatInterval). The store
 // keeps one descriptor open on the file; Close releases it. Writes lock
-// "<file>.lock" with flock(2), re-read the file, and replace it atomically.
+// "<file>.lock" (flock(2); LockFileEx on Windows), re-read the file, and
+// replace it atomically. What is system-specific lives in file_unix.go and
+// file_windows.go.
 type FileStore struct {
 	path     string
 	lockPath string
@@ -41,7 +42,7 @@ type FileStore struct {
 
 // fileSnap is one reading of the file. Never modified once stored.
 type fileSnap struct {
-	fd    int // open on the version read; closed when replaced
+	f     *os.File // open on the version read; closed when replaced
 	users map[string]string
 	// byKey maps the canonical form of each name (CanonicalName) to the
 	// first name in the file having it, so that "Alice" logs in as the
@@ -239,12 +240,12 @@ func (s *FileStore) appendUser(name, hash string) error {
 		if err != nil {
 			return fmt.Errorf("users: %w", err)
 		}
-		var st syscall.Stat_t
-		if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		id, _, err := statFile(f)
+		if err != nil {
 			f.Close()
 			return fmt.Errorf("users: stat %s: %w", s.path, err)
 		}
-		if !s.unchanged(snap, &st) {
+		if !s.unchanged(snap, id) {
 			// Changed by another program since we read it: read it again.
 			f.Close()
 			if _, err := s.reload(snap); err != nil {
@@ -280,21 +281,21 @@ func (s *FileStore) appendUser(name, hash string) error {
 	return fmt.Errorf("users: %s: %w", s.path, errChanging)
 }
 
-// unchanged reports whether the file, whose stat is st, still is what
+// unchanged reports whether the file, whose stat says now, still is what
 // snap read. A racy snapshot's stat proves nothing, so then the content is
 // compared.
-func (s *FileStore) unchanged(snap *fileSnap, st *syscall.Stat_t) bool {
-	if idOf(st) != snap.id {
+func (s *FileStore) unchanged(snap *fileSnap, now fileID) bool {
+	if now != snap.id {
 		return false
 	}
 	if !snap.racy {
 		return true
 	}
-	fd, raw, id, err := s.readStable()
+	f, raw, id, err := s.readStable()
 	if err != nil {
 		return false
 	}
-	syscall.Close(fd)
+	f.Close()
 	return id == snap.id && bytes.Equal(raw, snap.raw)
 }
 
@@ -303,11 +304,11 @@ func (s *FileStore) unchanged(snap *fileSnap, st *syscall.Stat_t) bool {
 func (s *FileStore) extend(old *fileSnap, name, hash, line string) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	fd, raw, id, err := s.readStable()
+	f, raw, id, err := s.readStable()
 	if err != nil {
 		return err
 	}
-	snap := &fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id)}
+	snap := &fileSnap{f: f, raw: raw, id: id, racy: isRacy(id)}
 	if n := len(old.raw); len(raw) == n+len(line) && bytes.Equal(raw[:n], old.raw) && string(raw[n:]) == line {
 		snap.users, snap.byKey, snap.cost = maps.Clone(old.users), maps.Clone(old.byKey), old.cost
 		snap.users[name], snap.byKey[name] = hash, name
@@ -315,9 +316,9 @@ func (s *FileStore) extend(old *fileSnap, name, hash, line string) error {
 			snap.cost = s.opts.Cost
 		}
 	} else {
-		f := splitFile(raw)
-		snap.users = f.users(s.path, s.opts.Logger)
-		snap.index(f)
+		hf := splitFile(raw)
+		snap.users = hf.users(s.path, s.opts.Logger)
+		snap.index(hf)
 	}
 	return s.install(snap)
 }
@@ -386,10 +387,9 @@ func (s *FileStore) current() (*fileSnap, error) {
 		}
 		s.lastStat.Store(now)
 	}
-	var st syscall.Stat_t
-	err := syscall.Fstat(snap.fd, &st)
+	id, links, err := statFile(snap.f)
 	s.fdMu.RUnlock()
-	if err == nil && st.Nlink > 0 && !snap.racy && idOf(&st) == snap.id {
+	if err == nil && links > 0 && !snap.racy && id == snap.id {
 		return snap, nil
 	}
 	return s.reload(snap)
@@ -406,14 +406,7 @@ func (s *FileStore) Close() error {
 		return nil
 	}
 	s.closed = true
-	return syscall.Close(s.snap.fd)
-}
-
-func idOf(st *syscall.Stat_t) fileID {
-	return fileID{
-		dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
-		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(),
-	}
+	return s.snap.f.Close()
 }
 
 // reload reads the file into a new snapshot, unless another goroutine did
@@ -427,17 +420,17 @@ func (s *FileStore) reload(old *fileSnap) (*fileSnap, error) {
 	if cur != old {
 		return cur, nil
 	}
-	fd, raw, id, err := s.readStable()
+	f, raw, id, err := s.readStable()
 	if err != nil {
 		return nil, err
 	}
-	snap := &fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id)}
+	snap := &fileSnap{f: f, raw: raw, id: id, racy: isRacy(id)}
 	if old != nil && bytes.Equal(raw, old.raw) {
 		snap.users, snap.byKey, snap.cost = old.users, old.byKey, old.cost
 	} else {
-		f := splitFile(raw)
-		snap.users = f.users(s.path, s.opts.Logger)
-		snap.index(f)
+		hf := splitFile(raw)
+		snap.users = hf.users(s.path, s.opts.Logger)
+		snap.index(hf)
 	}
 	if err := s.install(snap); err != nil {
 		return nil, err
@@ -455,76 +448,64 @@ func (s *FileStore) install(snap *fileSnap) error {
 	}
 	s.fdMu.Unlock()
 	if closed {
-		syscall.Close(snap.fd)
+		snap.f.Close()
 		return ErrClosed
 	}
 	if old != nil {
-		syscall.Close(old.fd)
+		old.f.Close()
 	}
 	return nil
 }
 
-// readStable opens and reads the file, returning the open descriptor with
-// what it read. It retries when the file changed while being read (a
-// writer that rewrites in place, like Apache's htpasswd, must not leave us
-// with half a file) or the path was meanwhile given to another file.
-func (s *FileStore) readStable() (fd int, raw []byte, id fileID, err error) {
+// readStable opens and reads the file, returning the open file with what
+// it read. It retries when the file changed while being read (a writer
+// that rewrites in place, like Apache's htpasswd, must not leave us with
+// half a file) or the path was meanwhile given to another file.
+func (s *FileStore) readStable() (f *os.File, raw []byte, id fileID, err error) {
 	for range 5 {
-		fd, raw, id, err = readFD(s.path)
+		f, raw, id, err = readFile(s.path)
 		if err == nil {
-			return fd, raw, id, nil
+			return f, raw, id, nil
 		}
 		if !errors.Is(err, errChanging) {
-			return -1, nil, fileID{}, err
+			return nil, nil, fileID{}, err
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return -1, nil, fileID{}, err
+	return nil, nil, fileID{}, err
 }
 
 var errChanging = errors.New("file kept changing while being read")
 
-func readFD(path string) (int, []byte, fileID, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+func readFile(path string) (*os.File, []byte, fileID, error) {
+	f, err := openRead(path)
 	if err != nil {
-		return -1, nil, fileID{}, fmt.Errorf("users: open %s: %w", path, err)
+		return nil, nil, fileID{}, fmt.Errorf("users: %w", err)
 	}
-	fail := func(err error) (int, []byte, fileID, error) {
-		syscall.Close(fd)
-		return -1, nil, fileID{}, err
+	fail := func(err error) (*os.File, []byte, fileID, error) {
+		f.Close()
+		return nil, nil, fileID{}, err
 	}
-	var before, after, named syscall.Stat_t
-	if err := syscall.Fstat(fd, &before); err != nil {
+	before, _, err := statFile(f)
+	if err != nil {
 		return fail(fmt.Errorf("users: stat %s: %w", path, err))
 	}
-	buf := make([]byte, 0, before.Size+512)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return fail(fmt.Errorf("users: read %s: %w", path, err))
-		}
-		if n == 0 {
-			break
-		}
-		buf = buf[:len(buf)+n]
+	buf := bytes.NewBuffer(make([]byte, 0, before.size+512))
+	if _, err := buf.ReadFrom(f); err != nil {
+		return fail(fmt.Errorf("users: read %s: %w", path, err))
 	}
-	if err := syscall.Fstat(fd, &after); err != nil {
+	after, _, err := statFile(f)
+	if err != nil {
 		return fail(fmt.Errorf("users: stat %s: %w", path, err))
 	}
-	if err := syscall.Stat(path, &named); err != nil {
-		return fail(fmt.Errorf("users: stat %s: %w", path, err))
+	named, err := statPath(path)
+	if err != nil {
+		return fail(fmt.Errorf("users: %w", err))
 	}
-	id := idOf(&after)
-	if id != idOf(&before) || int64(len(buf)) != id.size || named.Ino != after.Ino || named.Dev != after.Dev {
+	if after != before || int64(buf.Len()) != after.size || named.ino != after.ino || named.dev != after.dev {
 		return fail(fmt.Errorf("users: %s: %w", path, errChanging))
 	}
-	return fd, buf, id, nil
+	return f, buf.Bytes(), after, nil
 }
 
 func isRacy(id fileID) bool {
@@ -544,11 +525,11 @@ func (s *FileStore) update(ctx context.Context, change func(*htFile) error) erro
 	}
 	defer unlock()
 
-	fd, raw, _, err := s.readStable()
+	old, raw, _, err := s.readStable()
 	if err != nil {
 		return err
 	}
-	syscall.Close(fd)
+	old.Close()
 	f := splitFile(raw)
 	if err := change(f); err != nil {
 		return err
@@ -564,11 +545,11 @@ func (s *FileStore) update(ctx context.Context, change func(*htFile) error) erro
 	// the lock, and other writers are expected to take it too).
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	fd, raw, id, err := s.readStable()
+	cur, raw, id, err := s.readStable()
 	if err != nil {
 		return err
 	}
-	snap := &fileSnap{fd: fd, raw: raw, id: id, racy: isRacy(id)}
+	snap := &fileSnap{f: cur, raw: raw, id: id, racy: isRacy(id)}
 	if !bytes.Equal(raw, out) {
 		f = splitFile(raw)
 		snap.users = f.users(s.path, s.opts.Logger)
@@ -579,20 +560,22 @@ func (s *FileStore) update(ctx context.Context, change func(*htFile) error) erro
 	return s.install(snap)
 }
 
-// lockFile takes an exclusive flock on path (created 0600), polling so that
+// errLocked is tryLock's answer when another holder has the lock.
+var errLocked = errors.New("locked by another holder")
+
+// lockFile takes an exclusive lock on path (created 0600), polling so that
 // ctx can end the wait.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+func lockFile(ctx context.Context, path string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("users: lock: %w", err)
 	}
-	fd := int(f.Fd())
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		err := tryLock(f)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+		if !errors.Is(err, errLocked) {
 			f.Close()
 			return nil, fmt.Errorf("users: lock %s: %w", path, err)
 		}
@@ -604,7 +587,7 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		}
 	}
 	return func() {
-		syscall.Flock(fd, syscall.LOCK_UN)
+		unlock(f)
 		f.Close()
 	}, nil
 }
@@ -618,8 +601,8 @@ func writeAtomic(path string, data []byte) (err error) {
 	perm, uid, gid := fs.FileMode(0o600), -1, -1
 	if fi, err := os.Stat(path); err == nil {
 		perm = fi.Mode().Perm()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid, gid = int(st.Uid), int(st.Gid)
+		if u, g, ok := ownerOf(fi); ok {
+			uid, gid = u, g
 		}
 	}
 	dir, base := filepath.Split(path)
