@@ -223,7 +223,7 @@ func TestInlineConfiguration(t *testing.T) {
 func TestCookieConfiguration(t *testing.T) {
 	base, _ := startShipped(t, "cookie.conf", nil)
 	b := newVisitor(t, base)
-	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue&size=10")
+	res, _ := b.post("/cgi-bin/session-demo?set=colour=blue&size=10", nil)
 	expect(t, res, http.StatusOK, "")
 	if got := res.Header.Values("Set-Cookie"); len(got) != 1 || !strings.HasPrefix(got[0], "session=colour=blue&size=10;") {
 		t.Fatalf("Set-Cookie %q", got)
@@ -237,7 +237,7 @@ func TestCookieConfiguration(t *testing.T) {
 func TestCryptoConfiguration(t *testing.T) {
 	base, _ := startShipped(t, "crypto.conf", map[string]string{"SESSION_SECRET": "s3cret"})
 	b := newVisitor(t, base)
-	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue")
+	res, _ := b.post("/cgi-bin/session-demo?set=colour=blue", nil)
 	cookies := res.Header.Values("Set-Cookie")
 	if len(cookies) != 1 || strings.Contains(cookies[0], "colour") {
 		t.Fatalf("Set-Cookie %q: want one encrypted cookie", cookies)
@@ -374,7 +374,7 @@ ScriptAlias /cgi-bin/ cgi-bin/
 		}
 		return strings.TrimSuffix(strings.TrimPrefix(c[0], "session="), ";path=/")
 	}
-	res, _ := v.get("/cgi-bin/session-demo?set=a=1")
+	res, _ := v.post("/cgi-bin/session-demo?set=a=1", nil)
 	id1 := idOf(res)
 	if len(id1) != 36 {
 		t.Fatalf("id %q is not a UUID", id1)
@@ -383,7 +383,7 @@ ScriptAlias /cgi-bin/ cgi-bin/
 	if len(res.Header.Values("Set-Cookie")) != 0 || !strings.Contains(body, "HTTP_SESSION=a=1\n") {
 		t.Fatalf("unchanged session: cookies %q, body %q", res.Header.Values("Set-Cookie"), body)
 	}
-	res, _ = v.get("/cgi-bin/session-demo?set=b=2")
+	res, _ = v.post("/cgi-bin/session-demo?set=b=2", nil)
 	if id2 := idOf(res); id2 == id1 {
 		t.Fatal("a changed session kept its id (CVE-2013-2249)")
 	}
@@ -391,7 +391,7 @@ ScriptAlias /cgi-bin/ cgi-bin/
 	if !strings.Contains(body, "HTTP_SESSION=a=1&b=2\n") {
 		t.Fatalf("after the change the CGI saw %q", body)
 	}
-	res, _ = v.get("/cgi-bin/session-demo?set=a=&b=")
+	res, _ = v.post("/cgi-bin/session-demo?set=a=&b=", nil)
 	if c := res.Header.Values("Set-Cookie"); len(c) != 1 || c[0] != "session=;Max-Age=0;path=/" {
 		t.Fatalf("emptied session: Set-Cookie %q, want the removal cookie", c)
 	}

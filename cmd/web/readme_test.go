@@ -313,7 +313,7 @@ func checkDefault(t *testing.T, base, root, bin string) {
 
 func checkPlainCGI(t *testing.T, base, _, _ string) {
 	b := newVisitor(t, base)
-	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue")
+	res, _ := b.post("/cgi-bin/session-demo?set=colour=blue", nil)
 	expect(t, res, http.StatusOK, "")
 	if c := res.Header.Get("Set-Cookie"); !strings.HasPrefix(c, "session=colour=blue;") {
 		t.Errorf("Set-Cookie %q", c)
@@ -326,7 +326,7 @@ func checkPlainCGI(t *testing.T, base, _, _ string) {
 
 func checkEncryptedCGI(t *testing.T, base, _, _ string) {
 	b := newVisitor(t, base)
-	res, _ := b.get("/cgi-bin/session-demo?set=colour=blue")
+	res, _ := b.post("/cgi-bin/session-demo?set=colour=blue", nil)
 	expect(t, res, http.StatusOK, "")
 	if c := res.Header.Get("Set-Cookie"); c == "" || strings.Contains(c, "colour") {
 		t.Errorf("Set-Cookie %q: want an encrypted cookie", c)

@@ -156,6 +156,11 @@ type SessionSettings struct {
 	MaxAge  int64  // SessionMaxAge seconds, default 0 (no expiry)
 	Env     bool   // SessionEnv On|Off, default Off
 	Header  string // SessionHeader: response header merged into the session
+	// HeaderAllowCredentials lets the SessionHeader write mod_auth_form's
+	// credential keys (<AuthName>-user, -pw, -site), which it otherwise
+	// may not (default Off). websession extension:
+	// SessionHeaderAllowCredentials On|Off.
+	HeaderAllowCredentials bool
 	// Include and Exclude are SessionInclude / SessionExclude URL-path
 	// prefixes; unlike other settings they accumulate across sections.
 	Include []string

@@ -520,8 +520,10 @@ var directiveList = []*directive{
 	}}),
 }
 
-// securityDirectives are issue 15's: mod_headers' Header.
+// securityDirectives are issue 15's: mod_headers' Header and the opt-in
+// for credentials written through the SessionHeader.
 var securityDirectives = []*directive{
+	flag("SessionHeaderAllowCredentials", func(s *Settings, v bool) { s.Session.HeaderAllowCredentials = v }),
 	{name: "Header", min: 1, max: -1, usage: "[always] set|append|unset header [value]", fn: func(p *parser, a []string) error {
 		r, err := headers.Parse(a)
 		if err != nil {

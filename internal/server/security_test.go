@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/websession/websession/internal/headers"
@@ -71,5 +72,68 @@ Header set X-Site "websession demo"
 				t.Errorf("%s: %s = %q, want %q", c.path, k, got, v)
 			}
 		}
+	}
+}
+
+// loginCSRFConf protects /private with form authentication; the CGI demo
+// writes through the SessionHeader, as in the shipped configurations.
+const loginCSRFConf = cgiConf + `SessionEnv On
+SessionCryptoPassphrase a-long-enough-test-passphrase
+<Location /private>
+    AuthType form
+    AuthName site
+    AuthUserFile users
+    Require valid-user
+</Location>
+`
+
+// TestCGICannotWriteCredentials is issue 15.1's attack: a link to the CGI
+// demo with ?set=site-user=bob&site-pw=... logged the visitor in as the
+// attacker. The demo no longer writes on GET, and no SessionHeader output
+// may write the credential keys unless the location opts in.
+func TestCGICannotWriteCredentials(t *testing.T) {
+	t.Parallel()
+	const set = "/cgi-bin/session-demo?set=site-user=bob&site-pw=builder1&colour=blue"
+	for _, c := range []struct {
+		name, conf, method string
+		wantCreds, wantSet bool
+	}{
+		{"GET writes nothing", loginCSRFConf, "GET", false, false},
+		{"POST cannot write credentials", loginCSRFConf, "POST", false, true},
+		{"opt-in location may", loginCSRFConf + "<Location /cgi-bin>\nSessionHeaderAllowCredentials On\n</Location>\n", "POST", true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			base := start(t, c.conf, map[string]string{"users": ""}, clock)
+			res := do(t, c.method, base+set, nil)
+			if res.status != 200 {
+				t.Fatalf("status %d", res.status)
+			}
+			if (len(res.cookies) == 1) != c.wantSet {
+				t.Fatalf("Set-Cookie %q, want a cookie: %v", res.cookies, c.wantSet)
+			}
+			if !c.wantSet {
+				return
+			}
+			cookie, _, _ := strings.Cut(res.cookies[0], ";")
+			res = do(t, "GET", base+"/cgi-bin/session-demo", map[string]string{"Cookie": cookie})
+			if !strings.Contains(res.body, "colour=blue") {
+				t.Fatalf("the harmless key was not written: %q", res.body)
+			}
+			if got := strings.Contains(res.body, "site-user=bob"); got != c.wantCreds {
+				t.Fatalf("credentials written: %v, want %v; CGI saw %q", got, c.wantCreds, res.body)
+			}
+		})
+	}
+}
+
+// TestOneCacheControl is issue 15.14's finding: protected pages carried
+// two Cache-Control headers, "no-store" and "no-cache, private".
+func TestOneCacheControl(t *testing.T) {
+	t.Parallel()
+	base := start(t, cgiConf+"SessionCryptoPassphrase a-long-enough-test-passphrase\n", nil, clock)
+	res := do(t, "POST", base+"/cgi-bin/session-demo?set=a%3D1", nil)
+	if got := res.header.Values("Cache-Control"); len(got) != 1 || got[0] != "no-cache, private" {
+		t.Fatalf("session response: Cache-Control %q", got)
 	}
 }

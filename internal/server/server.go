@@ -183,6 +183,9 @@ func (b *builder) sessionConfig(ctx context.Context, p *plan) (session.Config, e
 		Exclude:              set.Session.Exclude,
 		Logger:               b.deps.Logger,
 		Now:                  b.deps.Now,
+
+		ProtectedKeys:           credentialKeys(b.cfg),
+		HeaderMayWriteProtected: set.Session.HeaderAllowCredentials,
 	}
 	switch p.store {
 	case cookieStore:
@@ -293,4 +296,18 @@ func cleanPath(p string) string {
 		np += "/"
 	}
 	return np
+}
+
+// credentialKeys are the session keys of every AuthName in the
+// configuration, which a SessionHeader may not write unless allowed.
+func credentialKeys(cfg *config.Config) []string {
+	var keys []string
+	seen := map[string]bool{}
+	for _, set := range cfg.AllSettings() {
+		if n := set.Auth.Name; n != "" && !seen[n] {
+			seen[n] = true
+			keys = append(keys, authform.UserKey(n), authform.PasswordKey(n), authform.SiteKey(n))
+		}
+	}
+	return keys
 }

@@ -37,6 +37,16 @@ type Config struct {
 	// Header is SessionHeader: a response header merged into the session
 	// and removed before the response is sent.
 	Header string
+	// ProtectedKeys are session keys the Header may not set or delete:
+	// mod_auth_form's credential keys (<AuthName>-user, -pw, -site), so
+	// that a handler's output, a CGI script's for example, cannot log the
+	// visitor in or out (login CSRF through a link). A handler in this
+	// process lifts it for one request with AllowProtectedHeader.
+	ProtectedKeys []string
+	// HeaderMayWriteProtected lets the Header write ProtectedKeys, for a
+	// location whose external application logs users in itself (the
+	// manual's example). websession extension: SessionHeaderAllowCredentials.
+	HeaderMayWriteProtected bool
 	// LoadBeforeHandler loads the session before the handler runs, as
 	// httpd's fixups hook does. Set it when the store takes its cookie out
 	// of the request (SessionCookieRemove, SessionDBDCookieRemove), so the
@@ -118,6 +128,8 @@ type state struct {
 	expired      bool // the request brought a session past its expiry
 	env          string
 	envTaken     bool
+	// headerTrusted: AllowProtectedHeader was called for this request.
+	headerTrusted bool
 }
 
 // Load returns the request's session, loading it on first use:
@@ -238,7 +250,13 @@ func (st *state) save(h http.Header, status int) bool {
 		}
 	}
 	if status >= 200 && status < 300 {
-		h.Add("Cache-Control", "no-cache, private")
+		cacheControl(h)
+	}
+	if hasMerge && len(cfg.ProtectedKeys) > 0 && !cfg.HeaderMayWriteProtected && !st.headerTrusted {
+		var dropped []string
+		if merge, dropped = withoutKeys(merge, cfg.ProtectedKeys); len(dropped) > 0 {
+			cfg.Logger.Warn("session header tried to write credential keys; ignored", "header", cfg.Header, "path", st.r.URL.Path, "keys", dropped)
+		}
 	}
 	if !st.loaded && !hasMerge && cfg.MaxAge == 0 {
 		return true // untouched and nothing forces a write: skip the load

@@ -2,6 +2,7 @@ package site
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -296,6 +297,9 @@ func (a *app) logIn(w http.ResponseWriter, r *http.Request, user, pw string) err
 	if a.opts.SessionHeader == "" {
 		return authform.Login(r, a.opts.AuthName, user, pw)
 	}
+	// The site checked these credentials itself: let its own header write
+	// them, which a CGI program's header may not.
+	session.AllowProtectedHeader(r)
 	w.Header().Set(a.opts.SessionHeader,
 		session.Escape(a.userKey)+"="+session.Escape(user)+"&"+
 			session.Escape(a.pwKey)+"="+session.Escape(pw))
@@ -374,11 +378,24 @@ func (a *app) inspect(w http.ResponseWriter, r *http.Request) error {
 				k, _, _ := strings.Cut(sec, "=")
 				v = strings.ReplaceAll(v, sec, k+"="+mask)
 			}
-			in.Raw = append(in.Raw, v)
+			in.Raw = append(in.Raw, maskCookie(v))
 		}
 	}
+	// The page shows the session's contents: no cache may keep it.
+	noStore(w)
 	a.render(w, r, http.StatusOK, "session.html", &pageData{Inspect: in})
 	return nil
+}
+
+// maskCookie shows the start and length of a cookie value, never all of
+// it: the cookie is HttpOnly so that scripts cannot read it, and printing
+// it into the page would hand it to any script of this origin.
+func maskCookie(v string) string {
+	const shown = 8
+	if len(v) <= shown {
+		return mask + fmt.Sprintf(" (%d characters, hidden)", len(v))
+	}
+	return v[:shown] + mask + fmt.Sprintf(" (%d characters, the rest hidden)", len(v))
 }
 
 // isPasswordKey reports whether a session key holds a password
