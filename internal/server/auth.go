@@ -140,6 +140,23 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 	return opts, nil
 }
 
+// namedStore is an opened user store, its key in UserStores ("file:PATH"
+// or "dbd:QUERY") and its kind ("file" or "dbd").
+type namedStore struct {
+	key, kind string
+	store     users.Store
+}
+
+// all returns every store opened so far, for health checks.
+func (u *UserStores) all() []namedStore {
+	var out []namedStore
+	for key, st := range u.stores {
+		kind, _, _ := strings.Cut(key, ":")
+		out = append(out, namedStore{key: key, kind: kind, store: st})
+	}
+	return out
+}
+
 // For returns the stores of a location's AuthFormProvider list, in order.
 func (u *UserStores) For(au config.AuthSettings) ([]users.Store, error) {
 	var out []users.Store

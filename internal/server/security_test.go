@@ -1,8 +1,17 @@
 package server_test
 
 import (
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/database"
+	"github.com/websession/websession/internal/pgtest"
+	"github.com/websession/websession/internal/server"
 
 	"github.com/websession/websession/internal/headers"
 )
@@ -136,4 +145,96 @@ func TestOneCacheControl(t *testing.T) {
 	if got := res.header.Values("Cache-Control"); len(got) != 1 || got[0] != "no-cache, private" {
 		t.Fatalf("session response: Cache-Control %q", got)
 	}
+}
+
+// TestHealthReportsDependencies is issue 15.11's finding: /healthz said
+// "ok" while the database was down. It now checks what the configuration
+// needs; /livez still says only that the process answers.
+func TestHealthReportsDependencies(t *testing.T) {
+	t.Parallel()
+	conf := cgiConf + `SessionCryptoPassphrase a-long-enough-test-passphrase
+<Location /private>
+    AuthType form
+    AuthName site
+    AuthUserFile users
+    Require valid-user
+</Location>
+`
+	t.Run("user file", func(t *testing.T) {
+		t.Parallel()
+		root := t.TempDir()
+		base := startIn(t, root, conf, map[string]string{"users": ""}, server.Deps{Now: clock})
+		if res := do(t, "GET", base+"/healthz", nil); res.status != 200 || res.body != "ok\n" {
+			t.Fatalf("healthy: %d %q", res.status, res.body)
+		}
+		if err := os.Remove(filepath.Join(root, "users")); err != nil {
+			t.Fatal(err)
+		}
+		res := do(t, "GET", base+"/healthz", nil)
+		if res.status != 503 || !strings.Contains(res.body, "user store (file): failing") || strings.Contains(res.body, root) {
+			t.Fatalf("user file gone: %d %q", res.status, res.body)
+		}
+		if res := do(t, "GET", base+"/livez", nil); res.status != 200 {
+			t.Fatalf("livez: %d", res.status)
+		}
+	})
+	t.Run("database down", func(t *testing.T) {
+		t.Parallel()
+		db := pgtest.Open(t)
+		if err := database.Migrate(t.Context(), db, "up", io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		dbConf := strings.ReplaceAll(conf, "AuthUserFile users", "AuthFormProvider dbd")
+		base := startIn(t, t.TempDir(), dbConf, nil, server.Deps{Now: clock, DB: db})
+		if res := do(t, "GET", base+"/healthz", nil); res.status != 200 {
+			t.Fatalf("healthy: %d %q", res.status, res.body)
+		}
+		// The database goes away: it refuses new connections and ends
+		// the pool's.
+		var name string
+		if err := db.Get(&name, "SELECT current_database()"); err != nil {
+			t.Fatal(err)
+		}
+		admin := pgtest.Open(t) // another database of the same cluster
+		for _, q := range []string{
+			`ALTER DATABASE "` + name + `" ALLOW_CONNECTIONS false`,
+			`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`,
+		} {
+			if _, err := admin.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res := do(t, "GET", base+"/healthz", nil)
+		if res.status != 503 || !strings.Contains(res.body, "database: unreachable") || !strings.Contains(res.body, "user store (dbd): failing") {
+			t.Fatalf("database down: %d %q", res.status, res.body)
+		}
+	})
+}
+
+// startIn is start with a given ServerRoot and Deps.
+func startIn(t *testing.T, root, conf string, files map[string]string, deps server.Deps) string {
+	t.Helper()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cgiDir := demoCGI(t)
+	cfg, err := config.Parse("test.conf", []byte(conf), config.Options{ServerRoot: root, Getenv: func(k string) string {
+		if k == "CGI" {
+			return cgiDir
+		}
+		return ""
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(t.Context(), cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts.URL
 }

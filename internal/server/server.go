@@ -49,6 +49,8 @@ type Server struct {
 	cfg     *config.Config
 	logger  *slog.Logger
 	pages   Pages
+	db      *sqlx.DB    // checked by /healthz; nil without DBD
+	users   *UserStores // checked by /healthz
 	chains  map[*config.Settings]http.Handler
 	handler http.Handler
 	// dbdStores are the session stores on the database, closed by Close.
@@ -73,7 +75,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		deps.Users.Cache = deps.Cache
 	}
 	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}}}
-	s := &Server{cfg: cfg, logger: deps.Logger, pages: deps.Pages, chains: map[*config.Settings]http.Handler{}}
+	s := &Server{cfg: cfg, logger: deps.Logger, pages: deps.Pages, db: deps.DB, users: deps.Users, chains: map[*config.Settings]http.Handler{}}
 	content := newContent(cfg, deps.Site, deps.Logger)
 	for _, set := range cfg.AllSettings() {
 		p, err := newPlan(cfg, set)
@@ -128,9 +130,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
 		return
 	}
-	if r.URL.Path == "/healthz" {
+	switch r.URL.Path {
+	case "/livez":
+		// The process answers: enough for a restart decision.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
+		return
+	case "/healthz":
+		s.health(w, r)
 		return
 	}
 	h, ok := s.chains[s.cfg.Resolve(r.URL.Path)]
@@ -140,6 +147,40 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	h.ServeHTTP(w, r)
 }
+
+// health answers /healthz with the state of what the configuration needs:
+// the database (when DBDParams is set) and every user store. 200 "ok" when
+// all answer, else 503 naming what failed; the causes go to the log only.
+// /livez says only that the process runs.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	var failed []string
+	if s.db != nil {
+		if err := s.db.PingContext(ctx); err != nil {
+			s.logger.Error("health: database unreachable", "err", err)
+			failed = append(failed, "database: unreachable")
+		}
+	}
+	for _, u := range s.users.all() {
+		if _, err := u.store.Exists(ctx, "health check"); err != nil {
+			// The public answer names the kind only, not paths or SQL.
+			s.logger.Error("health: user store failed", "store", u.key, "err", err)
+			failed = append(failed, "user store ("+u.kind+"): failing")
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if len(failed) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, strings.Join(failed, "\n"))
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// healthTimeout bounds the checks of one /healthz request.
+const healthTimeout = 3 * time.Second
 
 type builder struct {
 	cfg       *config.Config
