@@ -49,6 +49,11 @@ func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 	if st.opts.Name2 != "" {
 		name = st.opts.Name2
 	}
+	attrs := st.opts.Attrs
+	if st.opts.Name2 != "" {
+		attrs = st.opts.Attrs2
+	}
+	name, _ = ForRequest(r, name, attrs)
 	value, ok, conflict := Read(r.Header, name, st.opts.Remove)
 	if conflict {
 		return session.Stored{}, false, fmt.Errorf("cookie %q sent more than once with different values", name)
@@ -58,7 +63,7 @@ func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 
 // Save writes the session cookie(s), or removal cookies for an empty
 // session.
-func (st *Store) Save(_ *http.Request, h http.Header, s *session.Session, encoded string) error {
+func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encoded string) error {
 	maxAge := s.MaxAge
 	if st.opts.OmitMaxAge {
 		maxAge = 0
@@ -72,6 +77,9 @@ func (st *Store) Save(_ *http.Request, h http.Header, s *session.Session, encode
 		targets = append(targets, target{"Set-Cookie2", st.opts.Name2, st.opts.Attrs2})
 	}
 	lines := make([]string, len(targets))
+	for i := range targets {
+		targets[i].name, targets[i].attrs = ForRequest(r, targets[i].name, targets[i].attrs)
+	}
 	for i, t := range targets {
 		if encoded == "" {
 			lines[i] = RemovalLine(t.name, t.attrs)

@@ -293,9 +293,14 @@ func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 			return session.Stored{}, false, nil
 		}
 	} else {
-		v, ok, conflict := cookie.Read(r.Header, st.cookieName, st.opts.CookieRemove)
+		attrs := st.opts.CookieAttrs
+		if st.opts.CookieName2 != "" {
+			attrs = st.opts.CookieAttrs2
+		}
+		name, _ := cookie.ForRequest(r, st.cookieName, attrs)
+		v, ok, conflict := cookie.Read(r.Header, name, st.opts.CookieRemove)
 		if conflict {
-			return session.Stored{}, false, fmt.Errorf("dbd: cookie %q sent more than once with different values", st.cookieName)
+			return session.Stored{}, false, fmt.Errorf("dbd: cookie %q sent more than once with different values", name)
 		}
 		if !ok || !isUUID(v) {
 			return session.Stored{}, false, nil
@@ -381,7 +386,7 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 			}
 		}
 		s.ID = ""
-		st.setCookies(h, "", 0)
+		st.setCookies(r, h, "", 0)
 		return nil
 	}
 	newKey := oldKey
@@ -409,7 +414,7 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 	if maxAge == 0 {
 		maxAge = st.opts.MaxAge
 	}
-	st.setCookies(h, key, maxAge)
+	st.setCookies(r, h, key, maxAge)
 	return nil
 }
 
@@ -477,21 +482,23 @@ func (st *Store) savePerUser(ctx context.Context, r *http.Request, s *session.Se
 }
 
 // setCookies writes the id cookie(s); key "" writes removal cookies.
-func (st *Store) setCookies(h http.Header, key string, maxAge int64) {
+func (st *Store) setCookies(r *http.Request, h http.Header, key string, maxAge int64) {
 	if st.opts.OmitMaxAge {
 		maxAge = 0
 	}
-	line := func(name, attrs string) string {
+	set := func(header, name, attrs string) {
+		name, attrs = cookie.ForRequest(r, name, attrs)
 		if key == "" {
-			return cookie.RemovalLine(name, attrs)
+			cookie.Set(h, header, name, cookie.RemovalLine(name, attrs))
+			return
 		}
-		return cookie.Line(name, key, attrs, maxAge)
+		cookie.Set(h, header, name, cookie.Line(name, key, attrs, maxAge))
 	}
 	if st.opts.CookieName != "" {
-		cookie.Set(h, "Set-Cookie", st.opts.CookieName, line(st.opts.CookieName, st.opts.CookieAttrs))
+		set("Set-Cookie", st.opts.CookieName, st.opts.CookieAttrs)
 	}
 	if st.opts.CookieName2 != "" {
-		cookie.Set(h, "Set-Cookie2", st.opts.CookieName2, line(st.opts.CookieName2, st.opts.CookieAttrs2))
+		set("Set-Cookie2", st.opts.CookieName2, st.opts.CookieAttrs2)
 	}
 }
 
