@@ -38,6 +38,9 @@ func open(ctx context.Context, opts options) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range cfg.Warnings {
+		logger.Warn(w.Error())
+	}
 	a := &app{cfg: cfg, logger: logger}
 	if cfg.DBD.Driver != "" {
 		a.db, err = database.Open(ctx, cfg.DBD.Params, database.PoolOptions{

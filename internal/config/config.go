@@ -78,6 +78,11 @@ type Config struct {
 	// routing.
 	Locations []string
 
+	// Warnings are problems that do not stop start-up, such as a short
+	// passphrase, each "file:line: Directive: what is wrong" with the fix;
+	// the caller logs them.
+	Warnings []*Error
+
 	serverReachable bool        // some URL path matches no <Location>
 	byLen           []int       // indexes into Locations, longest path first
 	resolved        []*Settings // parallel to Locations

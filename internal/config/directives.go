@@ -337,12 +337,18 @@ var directiveList = []*directive{
 			}
 			list = append(list, pw)
 		}
+		if err := p.checkPassphrases(list); err != nil {
+			return err
+		}
 		p.addPassphrases(list)
 		return nil
 	}},
 	{name: "SessionCryptoPassphraseFile", min: 1, max: 1, usage: "file", fn: func(p *parser, a []string) error {
 		list, err := p.passphraseFile(p.path(a[0]))
 		if err != nil {
+			return err
+		}
+		if err := p.checkPassphrases(list); err != nil {
 			return err
 		}
 		p.addPassphrases(list)

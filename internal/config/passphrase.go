@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // execTimeout bounds a passphrase program run by the default Options.Exec.
@@ -137,4 +138,25 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// MinPassphraseLen is the passphrase length below which start-up warns:
+// a session cookie is enough to try passphrases offline, and a short one
+// (the manual's "secret") falls to a dictionary at once.
+const MinPassphraseLen = 16
+
+// checkPassphrases refuses an empty passphrase, which would encrypt with a
+// key anyone can derive, and warns (Config.Warnings) about short ones. The
+// passphrase itself never goes into a message.
+func (p *parser) checkPassphrases(list []string) error {
+	for i, pw := range list {
+		switch n := utf8.RuneCountInString(pw); {
+		case n == 0:
+			return p.fail("passphrase %d is empty; an empty passphrase protects nothing. Give at least %d random characters, e.g. the output of: openssl rand -base64 24", i+1, MinPassphraseLen)
+		case n < MinPassphraseLen:
+			p.cfg.Warnings = append(p.cfg.Warnings, &Error{File: p.file, Line: p.line, Directive: p.name,
+				Msg: fmt.Sprintf("passphrase %d has only %d characters; anyone holding one session cookie can guess it offline. Use at least %d random characters, e.g. the output of: openssl rand -base64 24", i+1, n, MinPassphraseLen)})
+		}
+	}
+	return nil
 }
