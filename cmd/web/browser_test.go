@@ -124,7 +124,7 @@ func browserFlow(t *testing.T, base string, readme bool) {
 	for _, pw := range []string{oldPW, "not the password"} {
 		chromeLogin(t, alice, base, "alice", pw)
 		chromeRun(t, alice, "login refused", chromeWaitText(`The user name or password is not right.`))
-		wantChromeLocation(t, alice, base+"/login?failed=1")
+		wantChromeLocation(t, alice, base+"/login")
 	}
 	chromeScreenshot(t, alice, shots, "05-login-failed.png")
 	chromeLogin(t, alice, base, "alice", newPW)

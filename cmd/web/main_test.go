@@ -162,8 +162,12 @@ func siteFlow(t *testing.T, base string) {
 	expect(t, res, http.StatusTemporaryRedirect, "/?loggedout=1")
 	res, _ = b.get("/private/")
 	expect(t, res, http.StatusFound, "")
-	res, _ = b.post("/login", url.Values{"httpd_username": {"carol"}, "httpd_password": {"correct horse"}})
-	expect(t, res, http.StatusFound, "/login?failed=1")
+	// A refused login answers the login page itself, keeping the name.
+	res, body = b.post("/login", url.Values{"httpd_username": {"carol"}, "httpd_password": {"correct horse"}})
+	expect(t, res, http.StatusUnauthorized, "")
+	if !strings.Contains(body, `value="carol"`) || !strings.Contains(body, "not right") {
+		t.Errorf("refused login page does not keep the user name or say why: %s", body)
+	}
 	res, _ = b.post("/login", url.Values{"httpd_username": {"carol"}, "httpd_password": {"battery staple"}})
 	expect(t, res, http.StatusFound, "/private/")
 	res, _ = b.get("/private/")

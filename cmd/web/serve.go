@@ -6,11 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/database"
+	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/server"
 )
@@ -64,6 +67,23 @@ func open(ctx context.Context, opts options) (*app, error) {
 	return a, nil
 }
 
+// openRecord opens the record of ended logins: in the database when the
+// configuration has one (every server on it shares the record), else in
+// data/revocations under ServerRoot.
+func openRecord(ctx context.Context, a *app) (*revocation.Record, error) {
+	var backend revocation.Backend
+	if a.db != nil {
+		backend = revocation.NewPostgres(a.db, 0, a.logger)
+	} else {
+		dir := filepath.Join(a.cfg.ServerRoot, "data")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating the data folder for the record of ended logins: %w", err)
+		}
+		backend = revocation.NewFile(filepath.Join(dir, "revocations"), a.logger)
+	}
+	return revocation.Open(ctx, backend, revocation.Options{Logger: a.logger})
+}
+
 // serve runs the server until ctx ends. ready, when not nil, is told the
 // address once the server accepts connections (tests use it).
 func serve(ctx context.Context, opts options, ready func(addr string)) error {
@@ -72,11 +92,16 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		return err
 	}
 	defer a.Close()
-	site, err := newSite(a)
+	record, err := openRecord(ctx, a)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Users: a.users, Site: site, Cache: a.cache})
+	go record.Run(ctx)
+	site, err := newSite(a, record)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Users: a.users, Site: site, Cache: a.cache, Record: record})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/site"
 	"github.com/websession/websession/internal/users"
 )
@@ -11,12 +14,19 @@ import (
 // newSite builds the reference site for a configuration. The site logs
 // people in under the realm of the /login location (its AuthName and user
 // store), so registration writes exactly the keys the login handler would.
-func newSite(a *app) (http.Handler, error) {
+func newSite(a *app, record *revocation.Record) (http.Handler, error) {
 	login := a.cfg.Resolve("/login")
+	t := login.Auth.Throttle
 	opts := site.Options{
 		AuthName:      login.Auth.Name,
 		SessionHeader: login.Session.Header,
 		Logger:        a.logger,
+		Throttle:      authform.NewThrottle(authform.ThrottleOptions{Failures: t.Attempts, Window: t.Window, DB: a.db, Off: t.Attempts == 0}),
+		Logins: &authform.Logins{
+			Record:   record,
+			Lifetime: login.Auth.LoginLifetime,
+			MaxAge:   time.Duration(login.Session.MaxAge) * time.Second,
+		},
 	}
 	switch {
 	case login.Cookie.Name != "":

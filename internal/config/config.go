@@ -260,6 +260,12 @@ type AuthSettings struct {
 	// websession extension: AuthFormBcryptCost N.
 	BcryptCost int
 
+	// LoginLifetime ends a login this long after it was made, whatever its
+	// activity (OWASP ASVS 3.3.2), in addition to SessionMaxAge's idle
+	// timeout; 0 (the default) means no limit. websession extension:
+	// AuthFormLoginLifetime seconds.
+	LoginLifetime time.Duration
+
 	// Throttle limits failed logins, default 5 per 60 seconds.
 	// websession extension: AuthFormThrottle attempts seconds, or
 	// AuthFormThrottle Off.

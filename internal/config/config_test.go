@@ -101,6 +101,8 @@ func TestDirectives(t *testing.T) {
 		{loc("AuthFormBcryptCost 10"), func(s *Settings) any { return s.Auth.BcryptCost }, 10},
 		{loc("AuthFormThrottle 3 120"), func(s *Settings) any { return s.Auth.Throttle }, Throttle{Attempts: 3, Window: 2 * time.Minute}},
 		{loc("AuthFormThrottle off"), func(s *Settings) any { return s.Auth.Throttle }, Throttle{}},
+		{loc("AuthFormLoginLifetime 43200"), func(s *Settings) any { return s.Auth.LoginLifetime }, 12 * time.Hour},
+		{loc(""), func(s *Settings) any { return s.Auth.LoginLifetime }, time.Duration(0)},
 	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.src, "\n", ";"), func(t *testing.T) {
@@ -269,6 +271,7 @@ func TestErrors(t *testing.T) {
 		{"<Location /x>\nAuthFormSize big", `site.conf:2: AuthFormSize: "big" is not a valid size in bytes; give a whole number of at least 1`},
 		{"<Location /x>\nAuthFormBcryptCost 9", `site.conf:2: AuthFormBcryptCost: "9" is not a valid bcrypt cost; give a whole number from 10 to 31`},
 		{"<Location /x>\nAuthFormBcryptCost 32", `site.conf:2: AuthFormBcryptCost: "32" is not a valid bcrypt cost; give a whole number from 10 to 31`},
+		{"<Location /x>\nAuthFormLoginLifetime soon", `site.conf:2: AuthFormLoginLifetime: "soon" is not a number of seconds`},
 		{"<Location /x>\nAuthFormThrottle 5", `site.conf:2: AuthFormThrottle: give attempts and seconds (e.g. AuthFormThrottle 5 60), or Off`},
 		{"<Location /x>\nAuthFormThrottle 0 60", `site.conf:2: AuthFormThrottle: "0" is not a valid number of attempts; give a whole number of at least 1`},
 		{"<Location /x>\nAuthFormThrottle 5 0", `site.conf:2: AuthFormThrottle: the period must be at least 1 second`},

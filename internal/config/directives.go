@@ -501,6 +501,14 @@ var directiveList = []*directive{
 		p.add(func(st *applyState) { st.s.Auth.BcryptCost = int(n) })
 		return nil
 	}}),
+	auth(&directive{name: "AuthFormLoginLifetime", min: 1, max: 1, usage: "seconds (0: no limit)", fn: func(p *parser, a []string) error {
+		n, err := p.seconds(a[0])
+		if err != nil {
+			return err
+		}
+		p.add(func(st *applyState) { st.s.Auth.LoginLifetime = time.Duration(n) * time.Second })
+		return nil
+	}}),
 	auth(&directive{name: "AuthFormThrottle", min: 1, max: 2, usage: "attempts seconds | Off", fn: func(p *parser, a []string) error {
 		var t Throttle
 		if len(a) == 1 {

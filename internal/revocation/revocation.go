@@ -191,14 +191,16 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Record, error) {
 		opts.Now = time.Now
 	}
 	r := &Record{backend: backend, opts: opts, ids: map[string]idEntry{}, users: map[string]userEntry{}}
-	r.load(ctx)
+	r.load(ctx, true)
 	return r, nil
 }
 
-func (r *Record) load(ctx context.Context) bool {
+func (r *Record) load(ctx context.Context, logFailure bool) bool {
 	entries, err := r.backend.Load(ctx, r.opts.Now())
 	if err != nil {
-		r.opts.Logger.Error("revocation record not loaded; logins ended elsewhere may still work until it is", "err", err)
+		if logFailure {
+			r.opts.Logger.Error("revocation record not loaded; retrying. Until it is, logins ended before are not refused", "err", err)
+		}
 		return false
 	}
 	r.mu.Lock()
@@ -385,7 +387,9 @@ func (r *Record) Run(ctx context.Context) {
 		loaded := r.loaded
 		r.mu.RUnlock()
 		if !loaded {
-			r.load(ctx)
+			if r.load(ctx, false) {
+				r.opts.Logger.Info("revocation record loaded")
+			}
 			continue
 		}
 		now := r.opts.Now()

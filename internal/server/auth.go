@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -23,15 +24,30 @@ import (
 type authBuilder struct {
 	deps      Deps
 	throttles map[config.Throttle]*authform.Throttle
+	logins    map[[2]time.Duration]*authform.Logins
 }
 
+// throttle shares one throttle per limit; with a database its counters
+// live there, so every server on the database enforces one limit.
 func (a *authBuilder) throttle(t config.Throttle) *authform.Throttle {
 	if th, ok := a.throttles[t]; ok {
 		return th
 	}
-	th := authform.NewThrottle(authform.ThrottleOptions{Failures: t.Attempts, Window: t.Window, Now: a.deps.Now, Off: t.Attempts == 0})
+	th := authform.NewThrottle(authform.ThrottleOptions{Failures: t.Attempts, Window: t.Window, DB: a.deps.DB, Now: a.deps.Now, Off: t.Attempts == 0})
 	a.throttles[t] = th
 	return th
+}
+
+// loginsFor is the login record of a location: the shared record of ended
+// logins with the location's lifetime and idle timeout.
+func (a *authBuilder) loginsFor(set *config.Settings) *authform.Logins {
+	k := [2]time.Duration{set.Auth.LoginLifetime, time.Duration(set.Session.MaxAge) * time.Second}
+	if l, ok := a.logins[k]; ok {
+		return l
+	}
+	l := &authform.Logins{Record: a.deps.Record, Lifetime: k[0], MaxAge: k[1]}
+	a.logins[k] = l
+	return l
 }
 
 // UserStores opens user stores on demand and shares one per AuthUserFile
@@ -131,11 +147,15 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 		DisableNoStore:        au.DisableNoStore,
 		SitePassphrase:        au.SitePassphrase,
 		Throttle:              a.throttle(au.Throttle),
+		Logins:                a.loginsFor(set),
 		Logger:                a.deps.Logger,
 		Now:                   a.deps.Now,
 	}
 	if doc, ok := set.ErrorDocuments[http.StatusUnauthorized]; ok && strings.HasPrefix(doc, "/") {
 		opts.ErrorPage401 = errorDocument(doc, content)
+	}
+	if set.Handler == "form-login-handler" && a.deps.Site != nil {
+		opts.RefusalPage = refusalPage(set.Location, content)
 	}
 	return opts, nil
 }
@@ -223,6 +243,19 @@ func errorDocument(path string, content http.Handler) http.Handler {
 		r2 := r.Clone(r.Context())
 		r2.Method = http.MethodGet
 		r2.URL.Path, r2.URL.RawQuery = path, "inline="+url.QueryEscape(r.URL.RequestURI())
+		r2.Body, r2.ContentLength = http.NoBody, 0
+		content.ServeHTTP(w, r2)
+	})
+}
+
+// refusalPage renders a refused login with the page that lives at the
+// login handler's URL (the site's login form), as a GET: the page learns
+// the typed user name and the destination from authform.RefusalOf.
+func refusalPage(path string, content http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.Method = http.MethodGet
+		r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = path, "", ""
 		r2.Body, r2.ContentLength = http.NoBody, 0
 		content.ServeHTTP(w, r2)
 	})

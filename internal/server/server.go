@@ -15,6 +15,7 @@ import (
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/headers"
+	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
@@ -35,6 +36,10 @@ type Deps struct {
 	// Pages renders failure pages in the site's look; nil gives small
 	// built-in pages.
 	Pages Pages
+	// Record is the record of ended logins every form-auth location
+	// consults and the logout handler writes; nil keeps none (a logout
+	// then only removes the credentials from the session, as httpd does).
+	Record *revocation.Record
 	// Now is the clock for session expiry; nil means time.Now.
 	Now func() time.Time
 	// Cache makes the read caches of the database stores (DBDCache); nil
@@ -74,7 +79,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		deps.Users = NewUserStores(deps.DB, deps.Logger)
 		deps.Users.Cache = deps.Cache
 	}
-	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}}}
+	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}, logins: map[[2]time.Duration]*authform.Logins{}}}
 	s := &Server{cfg: cfg, logger: deps.Logger, pages: deps.Pages, db: deps.DB, users: deps.Users, chains: map[*config.Settings]http.Handler{}}
 	content := newContent(cfg, deps.Site, deps.Logger)
 	for _, set := range cfg.AllSettings() {

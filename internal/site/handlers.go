@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/users"
 )
@@ -58,8 +59,21 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("registered") == "1" {
 		d.Notice = msgNoSession
 	}
+	status := http.StatusOK
+	if ref, ok := authform.RefusalOf(r); ok {
+		// A refused login, rendered by the login handler: keep what was
+		// typed and where the user was going.
+		d.Username, d.Next, d.Action = ref.User, ref.Location, "/login"
+		if ref.RetryAfter > 0 {
+			d.Throttled = authform.InWords(ref.RetryAfter)
+			status = http.StatusTooManyRequests
+		} else {
+			d.Failed = true
+			status = http.StatusUnauthorized
+		}
+	}
 	noStore(w)
-	a.render(w, r, http.StatusOK, "login.html", d)
+	a.render(w, r, status, "login.html", d)
 	return nil
 }
 
@@ -236,7 +250,14 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	a.logger.Info("site: password changed", "user", user)
-	if err := a.logIn(w, r, user, pw); err != nil {
+	if a.opts.Logins != nil && a.opts.Logins.Record != nil {
+		// The other sessions fail their next check anyway (their password
+		// is wrong now); the record lets them say why.
+		if err := a.opts.Logins.EndOthers(r, a.opts.AuthName, revocation.PasswordChanged, a.opts.Now()); err != nil {
+			a.logger.Warn("site: other sessions not recorded as ended after a password change", "user", user, "err", err)
+		}
+	}
+	if err := a.updatePassword(w, r, user, pw); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/private/?changed=1", http.StatusSeeOther)
@@ -289,21 +310,45 @@ func (a *app) sessionWritable(r *http.Request) (bool, error) {
 	return false, err
 }
 
-// logIn writes the credentials into the session as the login handler
-// would: through the SessionHeader response header, which the session
-// middleware merges into the session and removes before the response
-// leaves (keys and values escaped exactly as Apache does), or directly.
+// logIn writes the credentials of a new login into the session as the
+// login handler would: through the SessionHeader response header, which
+// the session middleware merges into the session and removes before the
+// response leaves (keys and values escaped exactly as Apache does), or
+// directly.
 func (a *app) logIn(w http.ResponseWriter, r *http.Request, user, pw string) error {
+	if a.opts.SessionHeader == "" {
+		return a.opts.Logins.Login(r, a.opts.AuthName, user, pw, a.opts.Now())
+	}
+	entries := [][2]string{{a.userKey, user}, {a.pwKey, pw}}
+	if a.opts.Logins != nil {
+		entries = authform.LoginEntries(a.opts.AuthName, user, pw, a.opts.Now())
+	}
+	a.setSessionHeader(w, r, entries)
+	return nil
+}
+
+// updatePassword writes the new password into this session, keeping its
+// login (the one a password change keeps).
+func (a *app) updatePassword(w http.ResponseWriter, r *http.Request, user, pw string) error {
 	if a.opts.SessionHeader == "" {
 		return authform.Login(r, a.opts.AuthName, user, pw)
 	}
+	a.setSessionHeader(w, r, [][2]string{{a.userKey, user}, {a.pwKey, pw}})
+	return nil
+}
+
+func (a *app) setSessionHeader(w http.ResponseWriter, r *http.Request, entries [][2]string) {
 	// The site checked these credentials itself: let its own header write
 	// them, which a CGI program's header may not.
 	session.AllowProtectedHeader(r)
-	w.Header().Set(a.opts.SessionHeader,
-		session.Escape(a.userKey)+"="+session.Escape(user)+"&"+
-			session.Escape(a.pwKey)+"="+session.Escape(pw))
-	return nil
+	var b strings.Builder
+	for i, e := range entries {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(session.Escape(e[0]) + "=" + session.Escape(e[1]))
+	}
+	w.Header().Set(a.opts.SessionHeader, b.String())
 }
 
 func (a *app) logoutPage(w http.ResponseWriter, r *http.Request) error {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/templates"
 )
 
@@ -28,6 +29,26 @@ type pageData struct {
 	Failed          bool   // login: the last attempt failed
 	RegisterEnabled bool   // login: offer the registration link
 	Inspect         *inspection
+	Username        string        // login: the user name typed before a refusal
+	Throttled       string        // login: when to try again, in words, after too many attempts
+	Login           *loginSummary // sessions: this login
+}
+
+// noticeText says why the session's last login ended (authform's notices).
+func noticeText(n string) string {
+	switch n {
+	case authform.NoticeExpired:
+		return "Your session expired because it was not used for a while. Please log in again."
+	case authform.NoticeLifetime:
+		return "Your login reached its maximum age. Please log in again."
+	case authform.NoticeEverywhere:
+		return "You were logged out: this session was ended from another one (log out everywhere)."
+	case authform.NoticePassword:
+		return "You were logged out because your password was changed in another session."
+	case authform.NoticeLoggedOut:
+		return "This session was logged out."
+	}
+	return ""
 }
 
 // parseTemplates parses every page once, each with base.html.
@@ -61,6 +82,9 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 	}
 	if data.User == "" {
 		data.User = a.currentUser(r)
+	}
+	if n := authform.TakeNotice(r, a.opts.AuthName); n != "" && data.Notice == "" {
+		data.Notice = noticeText(n)
 	}
 	data.Path = r.URL.Path
 	if data.Form == nil {

@@ -51,6 +51,12 @@ type Options struct {
 	// registration that gets as far as hashing its password counts. nil
 	// gives DefaultRegistrations per DefaultRegistrationWindow.
 	RegisterThrottle *authform.Throttle
+	// Logins is the realm's record of ended logins and lifetime: the
+	// sessions page, log out everywhere, and a password change ending the
+	// other sessions use it. nil: those pages say they are not configured.
+	Logins *authform.Logins
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Registration limits per client address (IPv4 address or IPv6 /64): a
@@ -86,6 +92,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
+	}
+	if a.opts.Now == nil {
+		a.opts.Now = time.Now
 	}
 	if a.throttle = opts.Throttle; a.throttle == nil {
 		a.throttle = authform.NewThrottle(authform.ThrottleOptions{})
@@ -127,6 +136,8 @@ func (a *app) routes() http.Handler {
 	r.Get("/private", http.RedirectHandler("/private/", http.StatusMovedPermanently).ServeHTTP)
 	r.Get("/private/", a.handle(a.private))
 	r.Get("/session", a.handle(a.inspect))
+	r.Get("/sessions", a.handle(a.sessionsPage))
+	r.Post("/sessions/end-others", a.handle(a.endOthers))
 
 	files, _ := fs.Sub(static.FS, ".")
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(files)))
@@ -160,6 +171,9 @@ func (a *app) currentUser(r *http.Request) string {
 	user, _ := s.Get(a.userKey)
 	pw, _ := s.Get(a.pwKey)
 	if user == "" || pw == "" {
+		return ""
+	}
+	if a.opts.Logins.Ended(r, a.opts.AuthName, user) != "" {
 		return ""
 	}
 	if a.opts.Users != nil && !a.granted(r.Context(), user, pw) {

@@ -10,11 +10,14 @@
 //     may use a time-based generator);
 //   - only a cookie value that parses as a UUID is looked up, so an id
 //     cookie can never name a per-user row ("alice") sharing the table;
-//   - a session saved unchanged (SessionMaxAge refresh) whose row has gone
-//     gets a fresh id instead of re-creating the old one;
-//   - two requests changing the same session at once both succeed: the
-//     first renames the row, the second inserts its data under its own new
-//     id (httpd behaves the same; we also retry once on a key collision);
+//   - a session whose row has gone by the time it is saved (renamed by a
+//     concurrent request that changed it, deleted by a logout, expired and
+//     cleaned) is not written again and gets no cookie: the browser keeps
+//     the survivor's id, and a logged-out session is never resurrected.
+//     Of requests changing one session at once, the first to save wins and
+//     the others' changes are dropped (httpd inserts each under a new id,
+//     leaving several live copies and, in whichever cookie the browser
+//     keeps last, possibly a session without the login);
 //   - an emptied session has its row deleted and the client gets a removal
 //     cookie (httpd sends a fresh id pointing to no row);
 //   - exactly one Set-Cookie per cookie name (httpd sends two);

@@ -256,6 +256,9 @@ func (st *Store) exec(ctx context.Context, s *stmt, args ...any) (int64, error) 
 	return n, nil
 }
 
+// errGone reports that the row a session was loaded from no longer exists.
+var errGone = errors.New("dbd: the session row is gone")
+
 // dupKeyError marks a unique violation, which the save path retries.
 type dupKeyError struct{ err error }
 
@@ -394,6 +397,12 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 		newKey = newID()
 	}
 	key, err := st.write(ctx, encoded, s.Expiry, newKey, oldKey)
+	if errors.Is(err, errGone) {
+		// No cookie either: the browser keeps the id a concurrent request
+		// gave it, or the removal its logout sent.
+		s.ID = ""
+		return nil
+	}
 	if err != nil {
 		var dup *dupKeyError
 		if !errors.As(err, &dup) {
@@ -436,11 +445,11 @@ func (st *Store) write(ctx context.Context, encoded string, expiry int64, newKey
 			return newKey, err
 		}
 		// The row is gone: renamed by a concurrent request that changed the
-		// same session, deleted, or expired and cleaned. Never re-create the
-		// old id.
-		if newKey == oldKey {
-			newKey = newID()
-		}
+		// same session (whose response carries the surviving id), deleted
+		// by a logout, or expired and cleaned. Writing it again under a new
+		// id would resurrect a logged-out session or leave a second live
+		// copy beside the survivor: this request's changes are dropped.
+		return "", errGone
 	}
 	n, err := st.exec(ctx, st.ins, encoded, expiry, newKey)
 	if err == nil && n < 1 {

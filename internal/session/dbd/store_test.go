@@ -390,8 +390,12 @@ func TestScenario15PerUser(t *testing.T) {
 	}
 }
 
-// Concurrent requests carrying the same old id that all change the session:
-// none fails, every response's id has a row holding that request's data.
+// Concurrent requests carrying the same old id that all change the session
+// (issue 15.8): none fails; of those that loaded the row, exactly one wins
+// and only its row lives on; the others send no cookie, so the browser
+// keeps the survivor's id and no stale copy remains a valid session. (A
+// request that arrives after the rename finds no row and starts a new
+// session, as for any unknown id.)
 func TestConcurrentChangesOnOneID(t *testing.T) {
 	db := migratedDB(t)
 	db.SetMaxOpenConns(20)
@@ -401,6 +405,8 @@ func TestConcurrentChangesOnOneID(t *testing.T) {
 
 	const n = 50
 	ids := make([]string, n)
+	cookies := make([]string, n)
+	loaded := make([]bool, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -423,29 +429,40 @@ func TestConcurrentChangesOnOneID(t *testing.T) {
 			s.Set("n", formatInt(int64(i)))
 			hh := http.Header{}
 			errs[i] = st.Save(r, hh, s, session.Encode(s))
-			ids[i] = s.ID
-			if got := hh.Get("Set-Cookie"); got != "session="+s.ID+";HttpOnly;Secure;Version=1" {
-				errs[i] = errors.New("Set-Cookie " + got)
-			}
+			ids[i], cookies[i], loaded[i] = s.ID, hh.Get("Set-Cookie"), found
 		}()
 	}
 	wg.Wait()
-	seen := map[string]bool{}
+	winner, fresh := -1, 0
 	for i := range n {
 		if errs[i] != nil {
 			t.Fatalf("request %d: %v", i, errs[i])
 		}
-		if seen[ids[i]] || ids[i] == old {
-			t.Fatalf("request %d: id %q reused", i, ids[i])
+		if !loaded[i] {
+			fresh++
+			continue
 		}
-		seen[ids[i]] = true
-		var v string
-		if err := db.Get(&v, `select value from session where key = $1`, ids[i]); err != nil || v != "n="+formatInt(int64(i)) {
-			t.Fatalf("request %d: row %q: %q %v", i, ids[i], v, err)
+		if cookies[i] == "" {
+			continue
+		}
+		if winner >= 0 {
+			t.Fatalf("requests %d and %d both set a cookie (%q, %q)", winner, i, cookies[winner], cookies[i])
+		}
+		winner = i
+		if ids[i] == old || cookies[i] != "session="+ids[i]+";HttpOnly;Secure;Version=1" {
+			t.Fatalf("request %d: id %q, Set-Cookie %q", i, ids[i], cookies[i])
 		}
 	}
-	if got := rows(t, db); len(got) != n {
-		t.Fatalf("%d rows, want %d", len(got), n)
+	if winner < 0 {
+		t.Fatal("no request saved the session")
+	}
+	got := rows(t, db)
+	if len(got) != 1+fresh {
+		t.Fatalf("%d rows, want only the survivor's and %d new sessions'", len(got), fresh)
+	}
+	var v string
+	if err := db.Get(&v, `select value from session where key = $1`, ids[winner]); err != nil || v != "n="+formatInt(int64(winner)) {
+		t.Fatalf("survivor row %q: %q %v", ids[winner], v, err)
 	}
 }
 
@@ -594,8 +611,9 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // An unchanged session refreshed (SessionMaxAge) after a concurrent request
-// renamed its row gets a fresh id: the old id is never brought back.
-func TestRefreshAfterRenameGetsFreshID(t *testing.T) {
+// renamed its row writes nothing: the old id is never brought back, no
+// second copy is made, and no cookie replaces the survivor's.
+func TestRefreshAfterRenameWritesNothing(t *testing.T) {
 	db := migratedDB(t)
 	st := newStore(t, dbd.Options{DB: db, CookieName: "session"})
 	h, _, _ := exchange(t, st, "", 0, func(s *session.Session) { s.Set("a", "1") })
@@ -619,13 +637,45 @@ func TestRefreshAfterRenameGetsFreshID(t *testing.T) {
 	if err := st.Save(r, h, s, session.Encode(s)); err != nil {
 		t.Fatal(err)
 	}
-	id3 := cookieID(t, h, "session", "Max-Age=60;HttpOnly;Secure;Version=1")
-	if id3 == id1 || id3 == id2 || s.ID != id3 {
-		t.Fatalf("ids %s %s %s (session %s)", id1, id2, id3, s.ID)
+	if c := h.Values("Set-Cookie"); len(c) != 0 {
+		t.Fatalf("Set-Cookie %q after the row was renamed", c)
 	}
 	var keys []string
-	db.Select(&keys, `select key from session where key in ($1, $2, $3) order by key`, id1, id2, id3)
-	if len(keys) != 2 {
-		t.Fatalf("rows %v: want the rows of %s and %s only", keys, id2, id3)
+	db.Select(&keys, `select key from session`)
+	if len(keys) != 1 || keys[0] != id2 {
+		t.Fatalf("rows %v: want the row of %s only", keys, id2)
+	}
+}
+
+// A request in flight when its session is logged out (issue 15.6) saves
+// nothing when it ends: the logged-out session does not come back.
+func TestSaveAfterDeleteResurrectsNothing(t *testing.T) {
+	db := migratedDB(t)
+	st := newStore(t, dbd.Options{DB: db, CookieName: "session"})
+	h, _, _ := exchange(t, st, "", 0, func(s *session.Session) { s.Set("site-user", "alice"); s.Set("site-pw", "pw") })
+	id1 := cookieID(t, h, "session", "HttpOnly;Secure;Version=1")
+
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", "session="+id1)
+	got, _, err := st.Load(r)
+	enc, id := got.Encoded, got.ID
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the logout empties the session: its row is deleted
+	exchange(t, st, "session="+id1, 0, func(s *session.Session) { s.Clear() })
+	s := session.New()
+	session.Decode(s, enc)
+	s.ID = id
+	s.Set("x", "slow request")
+	h = http.Header{}
+	if err := st.Save(r, h, s, session.Encode(s)); err != nil {
+		t.Fatal(err)
+	}
+	if c := h.Values("Set-Cookie"); len(c) != 0 {
+		t.Fatalf("Set-Cookie %q for a logged-out session", c)
+	}
+	if got := rows(t, db); len(got) != 0 {
+		t.Fatalf("rows %v after logout", got)
 	}
 }
