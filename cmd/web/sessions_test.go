@@ -1,0 +1,302 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/websession/websession/internal/pgtest"
+)
+
+// cookieOnPostgres is configs/postgres.conf with the session in an
+// encrypted cookie instead of a row: users, the record of ended logins
+// and the throttle stay in the database, so a copied cookie has no row to
+// lose at logout and only the record can refuse it.
+func cookieOnPostgres(t *testing.T) string {
+	conf := shipped(t, "postgres.conf")
+	if !strings.Contains(conf, "SessionDBDCookieName session ") {
+		t.Fatal("postgres.conf no longer names its session cookie as this test expects")
+	}
+	return strings.Replace(conf, "SessionDBDCookieName session ", "SessionCookieName session ", 1)
+}
+
+// thief is another browser holding a copy of v's cookies.
+func thief(v *visitor, base string) *visitor {
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(v.base)
+	jar.SetCookies(u, v.client.Jar.Cookies(u))
+	c := *v.client
+	c.Jar = jar
+	return &visitor{t: v.t, client: &c, base: base}
+}
+
+// on is the same browser talking to another server.
+func on(v *visitor, base string) *visitor {
+	return &visitor{t: v.t, client: v.client, base: base}
+}
+
+// eventually polls check for up to a second: what "on every server within
+// a second" promises.
+func eventually(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a second", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func status(v *visitor, path string) int {
+	res, _ := v.get(path)
+	return res.StatusCode
+}
+
+// TestLogoutHoldsAcrossServers (issue 13.1, 15.6): a copy of the session
+// taken before logout on one server is refused on the other, for the
+// encrypted cookie store and for database sessions. The copy is also what
+// a slow request in flight during the logout would hand back to the
+// browser: the same login, so refused the same way.
+func TestLogoutHoldsAcrossServers(t *testing.T) {
+	for name, conf := range map[string]string{
+		"encrypted cookie": cookieOnPostgres(t),
+		"database session": shipped(t, "postgres.conf"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+			aBase, bBase := startServerEnv(t, conf, env), startServerEnv(t, conf, env)
+			alice := newVisitor(t, aBase)
+			res, _ := alice.post("/register", url.Values{"username": {"alice"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+			expect(t, res, http.StatusSeeOther, "/private/")
+			copied := thief(alice, bBase)
+			if s := status(copied, "/private/"); s != http.StatusOK {
+				t.Fatalf("the copy does not work before logout: %d", s)
+			}
+			res, _ = alice.post("/logout", nil)
+			expect(t, res, http.StatusTemporaryRedirect, "/?loggedout=1")
+			eventually(t, "copied session refused on the other server after logout", func() bool {
+				return status(copied, "/private/") == http.StatusFound
+			})
+			// And on the server that logged out, at once.
+			if s := status(thief(copied, aBase), "/private/"); s != http.StatusFound {
+				t.Errorf("copy on the logging-out server: %d", s)
+			}
+			// Alice logs in again: a new login, unaffected.
+			res, _ = alice.post("/login", url.Values{"httpd_username": {"alice"}, "httpd_password": {"twelve chars"}})
+			expect(t, res, http.StatusFound, "/private/")
+			if s := status(on(alice, bBase), "/private/"); s != http.StatusOK {
+				t.Errorf("a new login after logout: %d", s)
+			}
+		})
+	}
+}
+
+// TestLogOutEverywhereAcrossServers (issue 13.2): log out everywhere on one
+// server ends a browser logged in on the other within a second, keeps the
+// current session, and the ended one is told why, once.
+func TestLogOutEverywhereAcrossServers(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+	conf := cookieOnPostgres(t)
+	aBase, bBase := startServerEnv(t, conf, env), startServerEnv(t, conf, env)
+	laptop := newVisitor(t, aBase)
+	res, _ := laptop.post("/register", url.Values{"username": {"bob"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	phone := newVisitor(t, bBase)
+	res, _ = phone.post("/login", url.Values{"httpd_username": {"bob"}, "httpd_password": {"twelve chars"}})
+	expect(t, res, http.StatusFound, "/private/")
+
+	res, body := laptop.get("/sessions")
+	expect(t, res, http.StatusOK, "")
+	if !strings.Contains(body, "Log out everywhere else") || !strings.Contains(body, "Logged in") {
+		t.Fatalf("sessions page: %.500s", body)
+	}
+	res, _ = laptop.post("/sessions/end-others", nil)
+	expect(t, res, http.StatusSeeOther, "/sessions?ended=1")
+	eventually(t, "other browser logged out on the other server", func() bool {
+		return status(phone, "/private/") == http.StatusFound
+	})
+	if s := status(on(laptop, bBase), "/private/"); s != http.StatusOK {
+		t.Errorf("the session that logged out everywhere else was ended too: %d", s)
+	}
+	_, body = phone.get("/login?next=/private/")
+	if !strings.Contains(body, "ended from another one") {
+		t.Errorf("the ended session is not told why: %.800s", body)
+	}
+	_, body = phone.get("/login")
+	if strings.Contains(body, "ended from another one") {
+		t.Error("the notice is shown twice")
+	}
+}
+
+// TestPasswordChangeEndsOthersWithNotice (issue 13.2, 13.6): a password
+// change keeps this session and ends the others, which say why.
+func TestPasswordChangeEndsOthersWithNotice(t *testing.T) {
+	conf := shipped(t, "default.conf")
+	base := startServer(t, conf)
+	a := newVisitor(t, base)
+	res, _ := a.post("/register", url.Values{"username": {"carol"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	b := newVisitor(t, base)
+	res, _ = b.post("/login", url.Values{"httpd_username": {"carol"}, "httpd_password": {"twelve chars"}})
+	expect(t, res, http.StatusFound, "/private/")
+	res, _ = a.post("/password", url.Values{"current": {"twelve chars"}, "password": {"thirteen chars"}, "confirm": {"thirteen chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/?changed=1")
+	if s := status(a, "/private/"); s != http.StatusOK {
+		t.Fatalf("the changing session was logged out: %d", s)
+	}
+	res, _ = b.get("/private/")
+	expect(t, res, http.StatusFound, "/login?next=/private/")
+	if _, body := b.get("/login?next=/private/"); !strings.Contains(body, "password was changed in another session") {
+		t.Errorf("no notice after a password change elsewhere: %.800s", body)
+	}
+}
+
+// TestThrottleAcrossServers (issue 13.5): wrong passwords sent to two
+// servers on one database add up to one limit, and the 429 page is the
+// site's, saying in words when to try again, and keeping the typed name.
+func TestThrottleAcrossServers(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+	conf := shipped(t, "postgres.conf") // AuthFormThrottle's default: 5 per 60 s per user and address
+	aBase, bBase := startServerEnv(t, conf, env), startServerEnv(t, conf, env)
+	v := newVisitor(t, aBase)
+	res, _ := v.post("/register", url.Values{"username": {"dave"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	guesser := newVisitor(t, aBase)
+	for i := range 5 {
+		g := guesser
+		if i%2 == 1 {
+			g = on(guesser, bBase)
+		}
+		res, _ := g.post("/login", url.Values{"httpd_username": {"dave"}, "httpd_password": {fmt.Sprintf("guess %d", i)}})
+		expect(t, res, http.StatusUnauthorized, "")
+	}
+	for _, base := range []string{aBase, bBase} {
+		res, body := on(guesser, base).post("/login", url.Values{"httpd_username": {"dave"}, "httpd_password": {"twelve chars"}, "httpd_location": {"/sessions"}})
+		expect(t, res, http.StatusTooManyRequests, "")
+		if res.Header.Get("Retry-After") == "" || !strings.Contains(body, "try again in") || !strings.Contains(body, `value="dave"`) ||
+			!strings.Contains(body, `value="/sessions"`) || !strings.Contains(body, "/static/site.css") {
+			t.Errorf("429 from %s: Retry-After %q, page %.1000s", base, res.Header.Get("Retry-After"), body)
+		}
+	}
+}
+
+// TestPlantedCredentialsAreThrottled is issue 15.2: credentials put into a
+// plain cookie by the client are checked, and counted, like a login form's:
+// 40 guesses get a 429 after the limit, and the right password is refused
+// once it is reached.
+func TestPlantedCredentialsAreThrottled(t *testing.T) {
+	conf := strings.Replace(shipped(t, "default.conf"), "SessionCryptoPassphraseFile data/passphrase\n", "", 1)
+	conf = strings.ReplaceAll(conf, "    AuthName site\n", "    AuthName site\n    AuthFormAllowPlainCookie On\n")
+	base := startServer(t, conf)
+	v := newVisitor(t, base)
+	res, _ := v.post("/register", url.Values{"username": {"erin"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	forged := func(pw string) int {
+		req, _ := http.NewRequest("GET", base+"/private/", nil)
+		req.Header.Set("Cookie", "session=site-user=erin&site-pw="+url.QueryEscape(pw))
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	throttled := 0
+	for i := range 40 {
+		if forged(fmt.Sprintf("guess %d", i)) == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled < 30 {
+		t.Fatalf("%d of 40 forged guesses throttled, want all past the limit of 5", throttled)
+	}
+	if s := forged("twelve chars"); s != http.StatusTooManyRequests {
+		t.Fatalf("the right password after 40 guesses: %d, want 429", s)
+	}
+}
+
+var noRedirect = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// TestConcurrentGuessesAreCountedAtStart is issue 15.3 through a running
+// server: of 40 wrong passwords sent at once, only the limit's worth are
+// counted and checked; the rest get 429.
+func TestConcurrentGuessesAreCountedAtStart(t *testing.T) {
+	base := startServer(t, shipped(t, "default.conf"))
+	v := newVisitor(t, base)
+	res, _ := v.post("/register", url.Values{"username": {"frank"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	var mu sync.Mutex
+	counts := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			res, err := noRedirect.PostForm(base+"/login", url.Values{"httpd_username": {"frank"}, "httpd_password": {fmt.Sprintf("guess %d", i)}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			mu.Lock()
+			counts[res.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// The 5 counted attempts are checked (401), or some refused by the
+	// bound on concurrent password hashes (503); the other 35 never are.
+	if counts[http.StatusUnauthorized]+counts[http.StatusServiceUnavailable] != 5 || counts[http.StatusTooManyRequests] != 35 {
+		t.Fatalf("answers %v, want 5 counted (401 or 503) and 35 refused (429)", counts)
+	}
+}
+
+// TestAnonymousLogoutWritesNothing is issue 15.7: logging out without a
+// session adds no row.
+func TestAnonymousLogoutWritesNothing(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	base := startServerEnv(t, shipped(t, "postgres.conf"), map[string]string{"DATABASE_URL": dbURL, "SESSION_SECRET": "s3cret passphrase"})
+	for range 50 {
+		res, err := noRedirect.PostForm(base+"/logout", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if c := res.Header.Values("Set-Cookie"); len(c) != 0 {
+			t.Fatalf("anonymous logout set %q", c)
+		}
+	}
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.Get(&n, "select count(*) from session"); err != nil || n != 0 {
+		t.Fatalf("%d session rows after 50 anonymous logouts (%v)", n, err)
+	}
+}
+
+// TestRecordSurvivesRestart (issue 13.1): without a database the record is
+// a file under data/; a server started afterwards on the same folder still
+// refuses the copied cookie.
+func TestRecordSurvivesRestart(t *testing.T) {
+	root := serverRoot(t)
+	conf := shipped(t, "default.conf")
+	v := newVisitor(t, startServerIn(t, root, conf, nil))
+	res, _ := v.post("/register", url.Values{"username": {"gina"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	copied := thief(v, v.base)
+	res, _ = v.post("/logout", nil)
+	expect(t, res, http.StatusTemporaryRedirect, "/?loggedout=1")
+	restarted := startServerIn(t, root, conf, nil)
+	if s := status(thief(copied, restarted), "/private/"); s != http.StatusFound {
+		t.Fatalf("after a restart the logged-out copy answers %d, want 302 to the login", s)
+	}
+}
