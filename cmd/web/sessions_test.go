@@ -112,6 +112,9 @@ func TestLogOutEverywhereAcrossServers(t *testing.T) {
 	phone := newVisitor(t, bBase)
 	res, _ = phone.post("/login", url.Values{"httpd_username": {"bob"}, "httpd_password": {"twelve chars"}})
 	expect(t, res, http.StatusFound, "/private/")
+	if s := status(phone, "/private/"); s != http.StatusOK {
+		t.Fatalf("phone not logged in: %d", s)
+	}
 
 	res, body := laptop.get("/sessions")
 	expect(t, res, http.StatusOK, "")

@@ -1,12 +1,18 @@
 package authform_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/users"
 )
@@ -20,6 +26,12 @@ func (d *discardWriter) WriteHeader(int)             {}
 // benchChain returns the session middleware around h, optionally behind
 // Protect, for an authenticated request.
 func benchChain(b *testing.B, protected bool, opts users.Options) (http.Handler, *http.Request) {
+	return benchChainLogins(b, protected, opts, nil, "")
+}
+
+// benchChainLogins is benchChain with a login record and extra cookie
+// pairs (the login id and time).
+func benchChainLogins(b *testing.B, protected bool, opts users.Options, logins *authform.Logins, extra string) (http.Handler, *http.Request) {
 	_, store := userFileOpts(b, opts, "alice", "wonderland")
 	mw, err := session.Middleware(session.Config{Store: mustCookieStore(b)})
 	if err != nil {
@@ -36,7 +48,7 @@ func benchChain(b *testing.B, protected bool, opts users.Options) (http.Handler,
 	})
 	if protected {
 		protect, err := authform.Protect(authform.Options{
-			AuthName: "/admin", Providers: []users.Store{store}, Require: authform.Require{ValidUser: true},
+			AuthName: "/admin", Providers: []users.Store{store}, Require: authform.Require{ValidUser: true}, Logins: logins,
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -45,7 +57,7 @@ func benchChain(b *testing.B, protected bool, opts users.Options) (http.Handler,
 	}
 	h = mw(h)
 	r := httptest.NewRequest("GET", "/admin/", nil)
-	r.Header.Set("Cookie", "session="+aliceCookie)
+	r.Header.Set("Cookie", "session="+aliceCookie+extra)
 	h.ServeHTTP(&discardWriter{h: http.Header{}}, r) // warm the users cache
 	return h, r
 }
@@ -81,5 +93,29 @@ func BenchmarkProtect(b *testing.B) {
 // BenchmarkSessionOnly is the same request without Protect: the baseline.
 func BenchmarkSessionOnly(b *testing.B) {
 	h, r := benchChain(b, false, users.Options{})
+	benchServe(b, h, r)
+}
+
+// BenchmarkProtectWithRecord is BenchmarkProtect/stat-interval-1s with the
+// record of ended logins holding 20,000 entries and the login lifetime on:
+// the hot-path cost of refusing logged-out copies.
+func BenchmarkProtectWithRecord(b *testing.B) {
+	// The entries go straight into the file, as a restart finds them.
+	until := time.Now().Add(time.Hour)
+	var lines strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&lines, "s id%d logout %d\nu user%d %d - everywhere %d\n", i, until.UnixMicro(), i, time.Now().UnixMicro(), until.UnixMicro())
+	}
+	path := filepath.Join(b.TempDir(), "revoked")
+	if err := os.WriteFile(path, []byte(lines.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	rec, err := revocation.Open(context.Background(), revocation.NewFile(path, nil), revocation.Options{})
+	if err != nil || rec.Len() != 20000 {
+		b.Fatalf("record: %v, %d entries", err, rec.Len())
+	}
+	logins := &authform.Logins{Record: rec, Lifetime: 12 * time.Hour}
+	since := time.Now().UnixMicro()
+	h, r := benchChainLogins(b, true, users.Options{StatInterval: time.Second}, logins, fmt.Sprintf("&%%2fadmin-sid=AAAAAAAAAAAAAAAAAAAAAA&%%2fadmin-since=%d", since))
 	benchServe(b, h, r)
 }
