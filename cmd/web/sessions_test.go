@@ -19,6 +19,15 @@ import (
 // encrypted cookie instead of a row: users, the record of ended logins
 // and the throttle stay in the database, so a copied cookie has no row to
 // lose at logout and only the record can refuse it.
+func shipped(t *testing.T, name string) string {
+	t.Helper()
+	b, err := shippedFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func cookieOnPostgres(t *testing.T) string {
 	conf := shipped(t, "postgres.conf")
 	if !strings.Contains(conf, "SessionDBDCookieName session ") {
@@ -196,7 +205,11 @@ func TestThrottleAcrossServers(t *testing.T) {
 // 40 guesses get a 429 after the limit, and the right password is refused
 // once it is reached.
 func TestPlantedCredentialsAreThrottled(t *testing.T) {
-	conf := strings.Replace(shipped(t, "default.conf"), "SessionCryptoPassphraseFile data/passphrase\n", "", 1)
+	conf := shipped(t, "default.conf")
+	if !strings.Contains(conf, "SessionCryptoGeneratedPassphraseFile data/passphrase\n") {
+		t.Fatal("default.conf no longer names its passphrase as this test expects")
+	}
+	conf = strings.Replace(conf, "SessionCryptoGeneratedPassphraseFile data/passphrase\n", "", 1)
 	conf = strings.ReplaceAll(conf, "    AuthName site\n", "    AuthName site\n    AuthFormAllowPlainCookie On\n")
 	base := startServer(t, conf)
 	v := newVisitor(t, base)
