@@ -345,14 +345,16 @@ func cleanPath(p string) string {
 }
 
 // credentialKeys are the session keys of every AuthName in the
-// configuration, which a SessionHeader may not write unless allowed.
+// configuration, which a SessionHeader may not write unless allowed: the
+// credentials and the login id and time that make a login revocable.
 func credentialKeys(cfg *config.Config) []string {
 	var keys []string
 	seen := map[string]bool{}
 	for _, set := range cfg.AllSettings() {
 		if n := set.Auth.Name; n != "" && !seen[n] {
 			seen[n] = true
-			keys = append(keys, authform.UserKey(n), authform.PasswordKey(n), authform.SiteKey(n))
+			keys = append(keys, authform.UserKey(n), authform.PasswordKey(n), authform.SiteKey(n),
+				authform.SIDKey(n), authform.SinceKey(n))
 		}
 	}
 	return keys
