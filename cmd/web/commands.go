@@ -13,6 +13,7 @@ import (
 
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/database"
+	"github.com/websession/websession/internal/server"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/dbd"
 	"github.com/websession/websession/internal/session/sessioncrypto"
@@ -110,7 +111,7 @@ func configuredUserStore(a *app) (users.Store, error) {
 		if !set.Auth.IsForm() && set.Handler != "form-login-handler" {
 			continue
 		}
-		stores, err := a.users.For(set.Auth)
+		stores, err := server.Providers(a.users, set.Auth, a.logger)
 		if err != nil {
 			return nil, err
 		}

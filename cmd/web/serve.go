@@ -16,6 +16,7 @@ import (
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/server"
+	"github.com/websession/websession/internal/users"
 )
 
 // app is what one configuration needs at run time, opened in order:
@@ -24,11 +25,15 @@ type app struct {
 	cfg    *config.Config
 	db     *sqlx.DB
 	cache  *rowcache.Listener // nil without a database or with DBDCache Off
-	users  *server.UserStores
+	users  *users.Registry
 	logger *slog.Logger
 }
 
+// Close closes what open opened, the pool last.
 func (a *app) Close() {
+	if a.users != nil {
+		a.users.Close()
+	}
 	if a.db != nil {
 		a.db.Close()
 	}
@@ -62,8 +67,7 @@ func open(ctx context.Context, opts options) (*app, error) {
 	if a.db != nil && !cfg.DBD.CacheOff {
 		a.cache = rowcache.NewListener(cfg.DBD.Params, a.db, logger)
 	}
-	a.users = server.NewUserStores(a.db, logger)
-	a.users.Cache = a.cache
+	a.users = users.NewRegistry(a.db, a.cache)
 	return a, nil
 }
 
@@ -97,11 +101,7 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		return err
 	}
 	go record.Run(ctx)
-	site, err := newSite(a, record)
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Users: a.users, Site: site, Cache: a.cache, Record: record})
+	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Site: newSite, Cache: a.cache, Record: record})
 	if err != nil {
 		return err
 	}

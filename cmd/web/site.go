@@ -3,30 +3,24 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"time"
 
-	"github.com/websession/websession/internal/authform"
-	"github.com/websession/websession/internal/revocation"
+	"github.com/websession/websession/internal/server"
 	"github.com/websession/websession/internal/site"
-	"github.com/websession/websession/internal/users"
 )
 
-// newSite builds the reference site for a configuration. The site logs
-// people in under the realm of the /login location (its AuthName and user
-// store), so registration writes exactly the keys the login handler would.
-func newSite(a *app, record *revocation.Record) (http.Handler, error) {
-	login := a.cfg.Resolve("/login")
-	t := login.Auth.Throttle
+// newSite builds the reference site for the realm of the login page the
+// server hands it (its AuthName, user store, throttle and record of
+// logins), so registration writes exactly the keys the login handler would
+// and password changes count against the login handler's own throttle.
+func newSite(d server.SiteDeps) (http.Handler, error) {
+	login := d.Login
 	opts := site.Options{
 		AuthName:      login.Auth.Name,
 		SessionHeader: login.Session.Header,
-		Logger:        a.logger,
-		Throttle:      authform.NewThrottle(authform.ThrottleOptions{Failures: t.Attempts, Window: t.Window, DB: a.db, Off: t.Attempts == 0}),
-		Logins: &authform.Logins{
-			Record:   record,
-			Lifetime: login.Auth.LoginLifetime,
-			MaxAge:   time.Duration(login.Session.MaxAge) * time.Second,
-		},
+		Users:         d.Users,
+		Throttle:      d.Throttle,
+		Logins:        d.Logins,
+		Logger:        d.Logger,
 	}
 	switch {
 	case login.Cookie.Name != "":
@@ -43,19 +37,6 @@ func newSite(a *app, record *revocation.Record) (http.Handler, error) {
 		// A configuration without form login (the cookie and crypto
 		// examples): the pages still run; registration says it is off.
 		opts.AuthName = "site"
-	} else if login.Handler == "form-login-handler" {
-		stores, err := a.users.For(login.Auth)
-		if err != nil {
-			return nil, fmt.Errorf("%s: <Location /login>: %w", a.cfg.File, err)
-		}
-		opts.Users = firstStore(stores)
 	}
 	return site.New(opts)
-}
-
-func firstStore(stores []users.Store) users.Store {
-	if len(stores) == 0 {
-		return nil
-	}
-	return stores[0]
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,11 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/config"
-	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/users"
 )
 
@@ -23,6 +19,8 @@ import (
 // login handler and at inline logins add up.
 type authBuilder struct {
 	deps      Deps
+	users     *users.Registry
+	fail      func(http.ResponseWriter, *http.Request, error)
 	throttles map[config.Throttle]*authform.Throttle
 	logins    map[[2]time.Duration]*authform.Logins
 }
@@ -50,25 +48,21 @@ func (a *authBuilder) loginsFor(set *config.Settings) *authform.Logins {
 	return l
 }
 
-// UserStores opens user stores on demand and shares one per AuthUserFile
-// (or per database query), so that every location and the site see the
-// same verified-credential cache and the same file lock.
-type UserStores struct {
-	// Cache, when set before the first store is opened, feeds the hash
-	// caches of the database stores (DBDCache).
-	Cache  *rowcache.Listener
-	db     *sqlx.DB
-	logger *slog.Logger
-	stores map[string]users.Store
-	// hashes bounds the bcrypt work of all the stores together: the CPU
-	// is shared, so is the limit.
-	hashes *users.HashLimiter
-}
-
-// NewUserStores returns an empty set of user stores; db may be nil when no
-// database is configured.
-func NewUserStores(db *sqlx.DB, logger *slog.Logger) *UserStores {
-	return &UserStores{db: db, logger: logger, stores: map[string]users.Store{}, hashes: users.NewHashLimiter(users.HashLimiterOptions{})}
+// siteDeps is the login realm the site shares: its first user store and
+// its throttle, the very ones the login handler at that path uses.
+func (a *authBuilder) siteDeps(login *config.Settings) (SiteDeps, error) {
+	sd := SiteDeps{Login: login, Logger: a.deps.Logger, Throttle: a.throttle(login.Auth.Throttle), Logins: a.loginsFor(login)}
+	if login.Auth.Name == "" || login.Handler != "form-login-handler" {
+		return sd, nil
+	}
+	stores, err := Providers(a.users, login.Auth, a.deps.Logger)
+	if err != nil {
+		return sd, err
+	}
+	if len(stores) > 0 {
+		sd.Users = stores[0]
+	}
+	return sd, nil
 }
 
 // handler wraps content with the SetHandler or protection of a location.
@@ -124,7 +118,7 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 	var providers []users.Store
 	if set.Handler != "form-logout-handler" {
 		var err error
-		if providers, err = a.deps.Users.For(au); err != nil {
+		if providers, err = Providers(a.users, au, a.deps.Logger); err != nil {
 			return authform.Options{}, err
 		}
 	}
@@ -160,78 +154,33 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 	return opts, nil
 }
 
-// namedStore is an opened user store, its key in UserStores ("file:PATH"
-// or "dbd:QUERY") and its kind ("file" or "dbd").
-type namedStore struct {
-	key, kind string
-	store     users.Store
-}
-
-// all returns every store opened so far, for health checks.
-func (u *UserStores) all() []namedStore {
-	var out []namedStore
-	for key, st := range u.stores {
-		kind, _, _ := strings.Cut(key, ":")
-		out = append(out, namedStore{key: key, kind: kind, store: st})
-	}
-	return out
-}
-
-// For returns the stores of a location's AuthFormProvider list, in order.
-func (u *UserStores) For(au config.AuthSettings) ([]users.Store, error) {
+// Providers returns the user stores of a location's AuthFormProvider
+// list, in order, from reg, which shares one store per file and per query.
+func Providers(reg *users.Registry, au config.AuthSettings, logger *slog.Logger) ([]users.Store, error) {
 	var out []users.Store
 	for _, p := range au.Providers {
-		st, err := u.store(p, au)
-		if err != nil {
-			return nil, err
+		uo := users.Options{Cost: au.BcryptCost, Logger: logger}
+		var st users.Store
+		var err error
+		switch p {
+		case "file":
+			if au.UserFile == "" {
+				return nil, errors.New("AuthUserFile: AuthFormProvider file needs AuthUserFile")
+			}
+			if st, err = reg.File(au.UserFile, uo); err != nil {
+				return nil, fmt.Errorf("AuthUserFile: %w", err)
+			}
+		case "dbd":
+			uo.Query = au.DBDUserPWQuery
+			if st, err = reg.DB(uo); err != nil {
+				return nil, fmt.Errorf("AuthDBDUserPWQuery: %w", err)
+			}
+		default:
+			return nil, fmt.Errorf("AuthFormProvider: unknown provider %q (use file or dbd)", p)
 		}
 		out = append(out, st)
 	}
 	return out, nil
-}
-
-func (u *UserStores) store(provider string, au config.AuthSettings) (users.Store, error) {
-	uo := users.Options{Cost: au.BcryptCost, Logger: u.logger, Hashes: u.hashes}
-	switch provider {
-	case "file":
-		if au.UserFile == "" {
-			return nil, errors.New("AuthUserFile: AuthFormProvider file needs AuthUserFile")
-		}
-		key := "file:" + au.UserFile
-		if st, ok := u.stores[key]; ok {
-			return st, nil
-		}
-		st, err := users.OpenFile(au.UserFile, uo)
-		if err != nil {
-			return nil, fmt.Errorf("AuthUserFile: %w", err)
-		}
-		u.stores[key] = st
-		return st, nil
-	case "dbd":
-		if u.db == nil {
-			return nil, errors.New("AuthFormProvider dbd: needs DBDriver pgsql and DBDParams")
-		}
-		uo.Query = au.DBDUserPWQuery
-		key := "dbd:" + uo.Query
-		if st, ok := u.stores[key]; ok {
-			return st, nil
-		}
-		var err error
-		if uo.HashCache, err = u.Cache.Cache(rowcache.UsersChannel, 0); err != nil {
-			return nil, err
-		}
-		st, err := users.NewDB(u.db, uo)
-		if err != nil {
-			return nil, fmt.Errorf("AuthDBDUserPWQuery: %w", err)
-		}
-		// A query the database refuses stops start-up, not every login.
-		if err := st.Prepare(context.Background()); err != nil {
-			return nil, fmt.Errorf("AuthDBDUserPWQuery: %w", err)
-		}
-		u.stores[key] = st
-		return st, nil
-	}
-	return nil, fmt.Errorf("AuthFormProvider: unknown provider %q (use file or dbd)", provider)
 }
 
 // errorDocument renders the local ErrorDocument path, as httpd's internal

@@ -62,7 +62,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the prepared statements of the session stores. Call it
+// Close releases, in the reverse order of opening, what New opened: the
+// prepared statements of the session stores, then the user stores. Call it
 // after Serve has returned; it does not close the pool, which the caller
 // opened.
 func (s *Server) Close() error {
@@ -71,6 +72,7 @@ func (s *Server) Close() error {
 		errs = append(errs, st.Close())
 	}
 	s.dbdStores = nil
+	errs = append(errs, s.users.Close())
 	return errors.Join(errs...)
 }
 

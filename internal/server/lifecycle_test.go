@@ -123,7 +123,7 @@ func TestPanicIsLoggedAndAnswered(t *testing.T) {
 		io.WriteString(w, "fine")
 	})
 	ln := listen(t)
-	logs := serveReal(t, "Listen 127.0.0.1:0\n", server.Deps{Site: site}, ln)
+	logs := serveReal(t, "Listen 127.0.0.1:0\n", server.Deps{Site: func(server.SiteDeps) (http.Handler, error) { return site, nil }}, ln)
 	base := "http://" + ln.Addr().String()
 
 	res, err := http.Get(base + "/boom")

@@ -21,21 +21,20 @@ import (
 	"github.com/websession/websession/internal/session/cookie"
 	"github.com/websession/websession/internal/session/dbd"
 	"github.com/websession/websession/internal/session/sessioncrypto"
+	"github.com/websession/websession/internal/users"
 )
 
 // Deps are what the server needs from outside the configuration file.
 type Deps struct {
 	Logger *slog.Logger
 	// DB is the pool for DBDParams; nil when the configuration has no DBD.
+	// The caller opened it and closes it after the server's Close.
 	DB *sqlx.DB
-	// Users opens and shares the user stores; nil opens a fresh set.
-	Users *UserStores
-	// Site serves the paths no Alias, ScriptAlias or handler claims; nil
+	// Site builds the handler of the paths no Alias, ScriptAlias or
+	// handler claims, given the login realm it shares with the server. When
+	// the handler is also Pages, failure pages are rendered by it. nil
 	// answers 404 there.
-	Site http.Handler
-	// Pages renders failure pages in the site's look; nil gives small
-	// built-in pages.
-	Pages Pages
+	Site func(SiteDeps) (http.Handler, error)
 	// Record is the record of ended logins every form-auth location
 	// consults and the logout handler writes; nil keeps none (a logout
 	// then only removes the credentials from the session, as httpd does).
@@ -47,15 +46,42 @@ type Deps struct {
 	Cache *rowcache.Listener
 }
 
+// The URLs the reference site's forms post to. New checks that the
+// configuration serves them as the site expects, so a configuration that
+// moves the login handler fails at start-up instead of sending people to a
+// page that is not there.
+const (
+	SiteLoginPath  = "/login"
+	SiteLogoutPath = "/logout"
+)
+
+// SiteDeps are what the server hands the site it serves: the realm of the
+// login page, so that the site's own password checks (registration,
+// password change) use the same users and the same throttle as the login
+// handler.
+type SiteDeps struct {
+	// Login is the settings of SiteLoginPath.
+	Login *config.Settings
+	// Users is the first user store of that realm; nil when the login
+	// location has none.
+	Users users.Store
+	// Throttle is the login handler's throttle (AuthFormThrottle).
+	Throttle *authform.Throttle
+	// Logins is the login handler's record of logins, so that the site's
+	// own logins (registration, password change) are recorded alike.
+	Logins *authform.Logins
+	Logger *slog.Logger
+}
+
 // Server is the handler of one configuration. It owns what it opened
-// for it (the session stores on the database and their prepared
-// statements, the cleanup loop) and releases them in Close.
+// for it and releases it in Close: the user stores, the session stores on
+// the database and their prepared statements; Serve owns the cleanup loop.
 type Server struct {
 	cfg     *config.Config
 	logger  *slog.Logger
 	pages   Pages
-	db      *sqlx.DB    // checked by /healthz; nil without DBD
-	users   *UserStores // checked by /healthz
+	db      *sqlx.DB        // checked by /healthz; nil without DBD
+	users   *users.Registry // checked by /healthz
 	chains  map[*config.Settings]http.Handler
 	handler http.Handler
 	// dbdStores are the session stores on the database, closed by Close.
@@ -75,40 +101,10 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	if deps.Users == nil {
-		deps.Users = NewUserStores(deps.DB, deps.Logger)
-		deps.Users.Cache = deps.Cache
-	}
-	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{}, auth: &authBuilder{deps: deps, throttles: map[config.Throttle]*authform.Throttle{}, logins: map[[2]time.Duration]*authform.Logins{}}}
-	s := &Server{cfg: cfg, logger: deps.Logger, pages: deps.Pages, db: deps.DB, users: deps.Users, chains: map[*config.Settings]http.Handler{}}
-	content := newContent(cfg, deps.Site, deps.Logger)
-	for _, set := range cfg.AllSettings() {
-		p, err := newPlan(cfg, set)
-		if err != nil {
-			b.close()
-			return nil, err
-		}
-		h, err := b.chain(ctx, p, content)
-		if err != nil {
-			b.close()
-			var ce *config.Error
-			if errors.As(err, &ce) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%s: %s: %w", cfg.File, p.where, err)
-		}
-		s.chains[set] = h
-	}
-	s.dbdStores = b.dbdStores
-	if cfg.SessionDBDCleanupInterval > 0 && len(b.dbdStores) > 0 {
-		if b.ownStatements && cfg.DBD.PrepareSQL[cleanupLabel] == "" {
-			b.close()
-			return nil, fmt.Errorf("%s: SessionDBDCleanupInterval: the session statements come from DBDPrepareSQL, so the cleanup cannot assume table session; "+
-				"add DBDPrepareSQL \"delete from TABLE where expiry != 0 and expiry < %%lld\" %s, or SessionDBDCleanupInterval 0", cfg.File, cleanupLabel)
-		}
-		// Every store runs the same cleanup statement: one loop serves
-		// them all.
-		s.cleaner = b.dbdStores[0]
+	s := &Server{cfg: cfg, logger: deps.Logger, db: deps.DB, chains: map[*config.Settings]http.Handler{}, users: users.NewRegistry(deps.DB, deps.Cache)}
+	if err := s.build(ctx, deps); err != nil {
+		s.Close()
+		return nil, err
 	}
 	protect := http.NewCrossOriginProtection()
 	// The security headers go on every response, the recovered panic's
@@ -118,6 +114,56 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	})
 	s.handler = secure(s.recoverPanics(protect.Handler(http.HandlerFunc(s.route))))
 	return s, nil
+}
+
+// build reads the configuration top to bottom: every location's plan,
+// then the site, then every location's chain.
+func (s *Server) build(ctx context.Context, deps Deps) error {
+	cfg := s.cfg
+	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{},
+		auth: &authBuilder{deps: deps, users: s.users, fail: s.fail, throttles: map[config.Throttle]*authform.Throttle{}, logins: map[[2]time.Duration]*authform.Logins{}}}
+	defer func() { s.dbdStores = b.dbdStores }()
+	plans := make([]*plan, 0, len(cfg.AllSettings()))
+	for _, set := range cfg.AllSettings() {
+		p, err := newPlan(cfg, set)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, p)
+	}
+	var site http.Handler
+	if deps.Site != nil {
+		sd, err := b.auth.siteDeps(cfg.Resolve(SiteLoginPath))
+		if err != nil {
+			return fmt.Errorf("%s: <Location %s> (the site's login page): %w", cfg.File, SiteLoginPath, err)
+		}
+		if site, err = deps.Site(sd); err != nil {
+			return err
+		}
+		s.pages, _ = site.(Pages)
+	}
+	content := newContent(cfg, site, deps.Logger)
+	for _, p := range plans {
+		h, err := b.chain(ctx, p, content)
+		if err != nil {
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				return err
+			}
+			return fmt.Errorf("%s: %s: %w", cfg.File, p.where, err)
+		}
+		s.chains[p.set] = h
+	}
+	if cfg.SessionDBDCleanupInterval > 0 && len(b.dbdStores) > 0 {
+		if b.ownStatements && cfg.DBD.PrepareSQL[cleanupLabel] == "" {
+			return fmt.Errorf("%s: SessionDBDCleanupInterval: the session statements come from DBDPrepareSQL, so the cleanup cannot assume table session; "+
+				"add DBDPrepareSQL \"delete from TABLE where expiry != 0 and expiry < %%lld\" %s, or SessionDBDCleanupInterval 0", cfg.File, cleanupLabel)
+		}
+		// Every store runs the same cleanup statement: one loop serves
+		// them all.
+		s.cleaner = b.dbdStores[0]
+	}
+	return nil
 }
 
 // ServeHTTP answers one request.
@@ -167,11 +213,11 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 			failed = append(failed, "database: unreachable")
 		}
 	}
-	for _, u := range s.users.all() {
-		if _, err := u.store.Exists(ctx, "health check"); err != nil {
+	for _, u := range s.users.All() {
+		if _, err := u.Store.Exists(ctx, "health check"); err != nil {
 			// The public answer names the kind only, not paths or SQL.
-			s.logger.Error("health: user store failed", "store", u.key, "err", err)
-			failed = append(failed, "user store ("+u.kind+"): failing")
+			s.logger.Error("health: user store failed", "store", u.Key, "err", err)
+			failed = append(failed, "user store ("+u.Kind+"): failing")
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -320,13 +366,6 @@ func (b *builder) dbdStore(set *config.Settings) (*dbd.Store, error) {
 	}
 	b.dbdStores = append(b.dbdStores, st)
 	return st, nil
-}
-
-// close releases what the builder opened when New fails half-way.
-func (b *builder) close() {
-	for _, st := range b.dbdStores {
-		st.Close()
-	}
 }
 
 // cleanPath is path.Clean that keeps a trailing slash, as ServeMux's.
