@@ -55,8 +55,14 @@ type Config struct {
 	// Include and Exclude are SessionInclude and SessionExclude path
 	// prefixes, matched on cleaned paths at segment boundaries.
 	Include, Exclude []string
-	// Logger receives one line per problem (undecodable cookie, failed
-	// save); nil discards.
+	// Fail answers a request whose session store cannot be reached (an
+	// error wrapping ErrUnavailable), in place of the handler's response.
+	// It is the integrator's one failure renderer, which also logs the
+	// error; the middleware itself does not log it. nil writes a bare 503
+	// page and logs nothing.
+	Fail func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives one line per problem the request survives
+	// (undecodable cookie, a session too large to save); nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -67,8 +73,8 @@ type Config struct {
 }
 
 // Middleware returns the mod_session middleware for one location. It never
-// writes a response of its own except 503 when the store is unavailable
-// while saving.
+// writes a response of its own: when the store is unavailable it hands the
+// request to Config.Fail.
 func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("Session On: no session store configured (add SessionCookieName or SessionDBDCookieName)")
@@ -84,6 +90,9 @@ func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Fail == nil {
+		cfg.Fail = unavailable
 	}
 	spoofed := []string{cgiName("Session")}
 	if cfg.Header != "" {
@@ -101,7 +110,7 @@ func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
 			st.r = r
 			if cfg.Env || cfg.LoadBeforeHandler {
 				if _, err := st.load(); errors.Is(err, ErrUnavailable) {
-					unavailable(w)
+					cfg.Fail(w, r, err)
 					return
 				}
 			}
@@ -187,7 +196,7 @@ func (st *state) load() (*Session, error) {
 	stored, found, err := st.cfg.Store.Load(st.r)
 	switch {
 	case errors.Is(err, ErrUnavailable):
-		st.cfg.Logger.Error("session store unavailable", "path", st.r.URL.Path, "err", err)
+		// Returned, not logged: whoever answers the request logs it once.
 		st.sess, st.loadErr = nil, err
 		st.observe("load", "unavailable")
 		return nil, err
@@ -238,9 +247,10 @@ func (st *state) decode(s *Session, encoded string) bool {
 }
 
 // save runs just before the response headers are sent: the SessionHeader
-// merge, then ap_session_save. It reports false when the store is down and
-// the response must become a 503.
-func (st *state) save(h http.Header, status int) bool {
+// merge, then ap_session_save. It returns an error wrapping ErrUnavailable
+// when the store is down and the response must become the failure page;
+// other problems are logged and the response goes out without the session.
+func (st *state) save(h http.Header, status int) error {
 	cfg := st.cfg
 	merge, hasMerge := "", false
 	if cfg.Header != "" {
@@ -259,11 +269,14 @@ func (st *state) save(h http.Header, status int) bool {
 		}
 	}
 	if !st.loaded && !hasMerge && cfg.MaxAge == 0 {
-		return true // untouched and nothing forces a write: skip the load
+		return nil // untouched and nothing forces a write: skip the load
 	}
 	s, err := st.load()
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
 	if err != nil {
-		return !errors.Is(err, ErrUnavailable)
+		return nil
 	}
 	if hasMerge {
 		s.MarkDirty()
@@ -274,7 +287,7 @@ func (st *state) save(h http.Header, status int) bool {
 	now := cfg.Now().UnixMicro()
 	if s.Expiry != 0 && s.Expiry < now {
 		cfg.Logger.Warn("session expired before it was saved; not saved", "path", st.r.URL.Path)
-		return true
+		return nil
 	}
 	if cfg.MaxAge > 0 {
 		s.Expiry = now + cfg.MaxAge*1e6
@@ -282,37 +295,37 @@ func (st *state) save(h http.Header, status int) bool {
 	}
 	if !s.dirty {
 		if cfg.MaxAge == 0 {
-			return true
+			return nil
 		}
 		if cfg.ExpiryUpdateInterval > 0 && s.Expiry-st.loadedExpiry < cfg.ExpiryUpdateInterval*1e6 {
-			return true
+			return nil
 		}
 	}
 	encoded := Encode(s)
 	if len(encoded) > MaxEncodedSize {
 		cfg.Logger.Error("session too large; not saved", "path", st.r.URL.Path, "bytes", len(encoded), "limit", MaxEncodedSize)
 		st.observe("save", "failed")
-		return true
+		return nil
 	}
 	if cfg.Cipher != nil && encoded != "" {
 		if encoded, err = cfg.Cipher.Encrypt(encoded); err != nil {
 			cfg.Logger.Error("session not encrypted; not saved", "path", st.r.URL.Path, "err", err)
 			st.observe("save", "failed")
-			return true
+			return nil
 		}
 	}
 	if err := cfg.Store.Save(st.r, h, s, encoded); err != nil {
-		cfg.Logger.Error("session not saved", "path", st.r.URL.Path, "err", err)
 		if errors.Is(err, ErrUnavailable) {
 			st.observe("save", "unavailable")
-			return false
+			return err
 		}
+		cfg.Logger.Error("session not saved", "path", st.r.URL.Path, "err", err)
 		st.observe("save", "failed")
-		return true
+		return nil
 	}
 	s.dirty = false
 	st.observe("save", "saved")
-	return true
+	return nil
 }
 
 func (st *state) observe(op, outcome string) {
@@ -334,9 +347,9 @@ func (w *saveWriter) WriteHeader(status int) {
 		return
 	}
 	w.started = true
-	if !w.st.save(w.Header(), status) {
+	if err := w.st.save(w.Header(), status); err != nil {
 		w.failed = true
-		unavailable(w.ResponseWriter)
+		w.st.cfg.Fail(w.ResponseWriter, w.st.r, err)
 		return
 	}
 	w.ResponseWriter.WriteHeader(status)
@@ -365,7 +378,8 @@ func (w *saveWriter) Flush() {
 // Unwrap gives http.ResponseController access to the underlying writer.
 func (w *saveWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func unavailable(w http.ResponseWriter) {
+// unavailable is the failure page when the integrator gives none.
+func unavailable(w http.ResponseWriter, _ *http.Request, _ error) {
 	h := w.Header()
 	for k := range h {
 		delete(h, k)

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -251,6 +252,48 @@ func TestStoreUnavailable(t *testing.T) {
 	mw(echo(t)).ServeHTTP(rec, httptest.NewRequest("GET", "/?set=a%3D1", nil))
 	if rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "HTTP_SESSION") {
 		t.Fatalf("status %d body %q", rec.Code, rec.Body.String())
+	}
+}
+
+// TestStoreUnavailableReportsOnce: the middleware hands an unreachable
+// store to Config.Fail, the integrator's one failure renderer, both when it
+// loads before the handler and when it saves, and logs nothing itself, so
+// an outage is one log line, written by whoever renders it.
+func TestStoreUnavailableReportsOnce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		cfg  session.Config
+	}{
+		{"load before the handler", session.Config{Store: downStore{}, LoadBeforeHandler: true}},
+		{"save", session.Config{Store: downStore{}, Header: "X-Replace-Session"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs strings.Builder
+			var failed []error
+			cfg := tc.cfg
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			cfg.Fail = func(w http.ResponseWriter, r *http.Request, err error) {
+				failed = append(failed, err)
+				w.WriteHeader(http.StatusTeapot)
+			}
+			mw, err := session.Middleware(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			mw(echo(t)).ServeHTTP(rec, httptest.NewRequest("GET", "/?set=a%3D1", nil))
+			if len(failed) != 1 || !errors.Is(failed[0], session.ErrUnavailable) || rec.Code != http.StatusTeapot {
+				t.Fatalf("Fail called with %v, status %d; want once with ErrUnavailable", failed, rec.Code)
+			}
+			if strings.Contains(rec.Body.String(), "HTTP_SESSION") {
+				t.Errorf("the handler's body went out after the failure: %q", rec.Body.String())
+			}
+			if logs.Len() != 0 {
+				t.Errorf("the middleware logged the outage itself:\n%s", logs.String())
+			}
+		})
 	}
 }
 
