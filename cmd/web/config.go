@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -38,7 +39,19 @@ func loadConfig(opts options) (*config.Config, error) {
 		return nil, err
 	}
 	if opts.listen != "" {
-		cfg.Listen = opts.listen
+		if cfg.Listen, err = listenFlagAddress(opts.listen); err != nil {
+			return nil, err
+		}
 	}
 	return cfg, nil
+}
+
+// listenFlagAddress reads -listen as the Listen directive reads its
+// address: "19209" alone is a port, on every address as in httpd.
+func listenFlagAddress(v string) (string, error) {
+	addr, err := config.ListenAddress(v)
+	if err != nil {
+		return "", fmt.Errorf("-listen: %v", err)
+	}
+	return addr, nil
 }

@@ -11,7 +11,12 @@ import (
 // without curl in the image.
 func health(ctx context.Context, opts options) error {
 	addr := opts.listen
-	if addr == "" {
+	if addr != "" {
+		var err error
+		if addr, err = listenFlagAddress(addr); err != nil {
+			return err
+		}
+	} else {
 		cfg, err := loadConfig(opts)
 		if err != nil {
 			return err

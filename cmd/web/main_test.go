@@ -17,7 +17,17 @@ import (
 	"github.com/websession/websession/internal/users"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// asWeb, set in a child's environment, makes the test binary run as the
+// web command itself: tests that need a real terminal run it on a pty.
+const asWeb = "WEBSESSION_TEST_RUN_AS_WEB"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asWeb) == "1" {
+		main()
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 // serverRoot is a plain copy of the repository, as a clone has it: the
 // shipped configurations, cgi-bin, templates and all, and no data/.

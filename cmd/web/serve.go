@@ -57,12 +57,6 @@ func open(ctx context.Context, opts options) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		if cfg.DBD.AutoMigrate {
-			if err := database.Migrate(ctx, a.db, "up", io.Discard); err != nil {
-				a.db.Close()
-				return nil, fmt.Errorf("DBDAutoMigrate: %w", err)
-			}
-		}
 	}
 	if a.db != nil && !cfg.DBD.CacheOff {
 		a.cache = rowcache.NewListener(cfg.DBD.Params, a.db, logger)
@@ -96,6 +90,13 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		return err
 	}
 	defer a.Close()
+	// Only when serving: `web migrate down` must not be undone by the
+	// next command, nor `migrate status` change the schema.
+	if a.db != nil && a.cfg.DBD.AutoMigrate {
+		if err := database.Migrate(ctx, a.db, "up", io.Discard); err != nil {
+			return fmt.Errorf("DBDAutoMigrate: %w", err)
+		}
+	}
 	record, err := openRecord(ctx, a)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"os"
@@ -169,16 +170,9 @@ var directiveList = []*directive{
 		if len(a) == 2 && !strings.EqualFold(a[1], "http") {
 			return p.fail("protocol %q is not supported; websession speaks http (put TLS in front of it)", a[1])
 		}
-		addr := a[0]
-		if _, err := strconv.Atoi(addr); err == nil {
-			addr = ":" + addr
-		}
-		_, port, err := net.SplitHostPort(addr)
+		addr, err := ListenAddress(a[0])
 		if err != nil {
-			return p.fail("%q is not [address:]port, e.g. 127.0.0.1:8080 or 8080", a[0])
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return p.fail("%q has an invalid port; give 0..65535", a[0])
+			return p.fail("%v", err)
 		}
 		p.listenAt = p.line
 		p.cfg.Listen = addr
@@ -557,4 +551,22 @@ func (p *parser) addPassphrases(list []string) {
 		}
 		st.s.Crypto.Passphrases = append(st.s.Crypto.Passphrases, list...)
 	})
+}
+
+// ListenAddress checks an address as the Listen directive takes it,
+// [address:]port, and returns it as net.Listen wants it: a bare port
+// "8080" becomes ":8080", every address, as in httpd.
+func ListenAddress(v string) (string, error) {
+	addr := v
+	if _, err := strconv.Atoi(addr); err == nil {
+		addr = ":" + addr
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%q is not [address:]port, e.g. 127.0.0.1:8080 or 8080", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", fmt.Errorf("%q has an invalid port; give 0..65535", v)
+	}
+	return addr, nil
 }

@@ -95,6 +95,27 @@ func (p *parser) passphraseFile(path string) ([]string, error) {
 	return list, nil
 }
 
+// ReadPassphraseFile reads a passphrase file exactly as the
+// SessionCryptoPassphraseFile directive does, for programs that need the
+// passphrases without a configuration (web session decode). A relative
+// "exec:" program resolves against the file's folder.
+func ReadPassphraseFile(path string, opts Options) ([]string, error) {
+	if opts.Exec == nil {
+		opts.Exec = runProgram
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{file: path, opts: opts, cfg: &Config{ServerRoot: filepath.Dir(abs)}}
+	list, err := p.passphraseFile(abs)
+	var ce *Error
+	if errors.As(err, &ce) {
+		return nil, errors.New(ce.Msg) // no directive or line to name
+	}
+	return list, err
+}
+
 // generatePassphraseFile creates path holding one random passphrase when
 // it does not exist yet, mode 0600 (as os.CreateTemp makes it) in a folder of mode 0700. The file
 // appears complete or not at all (written aside, then hard-linked into

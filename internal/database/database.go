@@ -189,6 +189,19 @@ func Migrate(ctx context.Context, db *sqlx.DB, command string, out io.Writer) er
 		}
 		fmt.Fprintln(out, r)
 	case "status":
+		// goose's Status creates its version table when missing; status
+		// must change nothing, so a database that never migrated is
+		// answered from the embedded list alone.
+		var table *string
+		if err := db.GetContext(ctx, &table, "select to_regclass('goose_db_version')::text"); err != nil {
+			return fmt.Errorf("migrate status: %w", err)
+		}
+		if table == nil {
+			for _, src := range p.ListSources() {
+				fmt.Fprintf(out, "%-25s %s\n", "pending", src.Path)
+			}
+			return nil
+		}
 		sts, err := p.Status(ctx)
 		if err != nil {
 			return fmt.Errorf("migrate status: %w", err)

@@ -16,7 +16,7 @@ import (
 
 // cleanupLabel is the DBDPrepareSQL label of the statement that deletes
 // expired rows: the manual's name for it.
-const cleanupLabel = "cleansession"
+const cleanupLabel = dbd.CleanupLabel
 
 // shutdownGrace is how long Serve waits for requests in flight once its
 // context ends.
