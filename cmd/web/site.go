@@ -20,6 +20,7 @@ func newSite(d server.SiteDeps) (http.Handler, error) {
 		Users:         d.Users,
 		Throttle:      d.Throttle,
 		Logins:        d.Logins,
+		Fail:          d.Fail,
 		Logger:        d.Logger,
 	}
 	switch {

@@ -240,6 +240,10 @@ func (c *config) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		page(w, http.StatusServiceUnavailable, "Busy", "The server is checking too many passwords at once. Please try again in a few seconds.")
 		return
 	}
+	if c.Fail != nil {
+		c.Fail(w, r, fmt.Errorf("form authentication (realm %s): %w", c.AuthName, err))
+		return
+	}
 	c.Logger.Error("form authentication failed", "realm", c.AuthName, "path", r.URL.Path, "err", err)
 	page(w, http.StatusInternalServerError, "Internal server error", "Something went wrong on our side. Please try again later.")
 }
@@ -247,6 +251,10 @@ func (c *config) serverError(w http.ResponseWriter, r *http.Request, err error) 
 // sessionError answers a session that could not be loaded: 503 when the
 // store is down, else 500.
 func (c *config) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if c.Fail != nil {
+		c.Fail(w, r, err)
+		return
+	}
 	if errors.Is(err, session.ErrUnavailable) {
 		c.Logger.Error("session store unavailable", "realm", c.AuthName, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")

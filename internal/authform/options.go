@@ -97,6 +97,11 @@ type Options struct {
 	// keeps no record: a logout only removes the credentials from the
 	// session, as httpd does.
 	Logins *Logins
+	// Fail answers a request that failed on the server's side (a session
+	// store or user store that cannot be reached): the integrator's one
+	// failure renderer, which logs the error once and shows its page. nil
+	// logs to Logger and writes a small built-in page.
+	Fail func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives provider and session errors; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.

@@ -51,7 +51,7 @@ func (a *authBuilder) loginsFor(set *config.Settings) *authform.Logins {
 // siteDeps is the login realm the site shares: its first user store and
 // its throttle, the very ones the login handler at that path uses.
 func (a *authBuilder) siteDeps(login *config.Settings) (SiteDeps, error) {
-	sd := SiteDeps{Login: login, Logger: a.deps.Logger, Throttle: a.throttle(login.Auth.Throttle), Logins: a.loginsFor(login)}
+	sd := SiteDeps{Login: login, Logger: a.deps.Logger, Fail: a.fail, Throttle: a.throttle(login.Auth.Throttle), Logins: a.loginsFor(login)}
 	if login.Auth.Name == "" || login.Handler != "form-login-handler" {
 		return sd, nil
 	}
@@ -142,6 +142,7 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 		SitePassphrase:        au.SitePassphrase,
 		Throttle:              a.throttle(au.Throttle),
 		Logins:                a.loginsFor(set),
+		Fail:                  a.fail,
 		Logger:                a.deps.Logger,
 		Now:                   a.deps.Now,
 	}

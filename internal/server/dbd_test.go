@@ -3,6 +3,9 @@ package server_test
 import (
 	"context"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/pgtest"
 	"github.com/websession/websession/internal/server"
+	"github.com/websession/websession/internal/site"
 )
 
 // migratedDB is a new database with websession's tables.
@@ -139,5 +143,63 @@ SessionDBDCookieName s path=/
 	}
 	if n := count("select count(*) from session"); n != 1 {
 		t.Errorf("the cleanup touched table session, which this configuration does not use")
+	}
+}
+
+// takeDown makes db's database refuse new connections and ends the pool's,
+// as a database that goes away does.
+func takeDown(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	var name string
+	if err := db.Get(&name, "SELECT current_database()"); err != nil {
+		t.Fatal(err)
+	}
+	admin := pgtest.Open(t) // another database of the same cluster
+	for _, q := range []string{
+		`ALTER DATABASE "` + name + `" ALLOW_CONNECTIONS false`,
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`,
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOutageShowsTheSitePageOnce: when the session database goes away, the
+// answer is the site's templated 503 page (not a bare page from the
+// session package) and the outage is one log line, not one per layer.
+func TestOutageShowsTheSitePageOnce(t *testing.T) {
+	t.Parallel()
+	db := migratedDB(t)
+	conf := "Listen 127.0.0.1:0\nDBDriver pgsql\nSession On\nSessionDBDCookieName s path=/\nSessionCryptoPassphrase a-long-enough-test-passphrase\n" +
+		"<Location /private>\nAuthType form\nAuthName site\nAuthUserFile users\nRequire valid-user\n</Location>\n"
+	cfg, err := config.Parse("db.conf", []byte(conf), config.Options{ServerRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	newSite := func(d server.SiteDeps) (http.Handler, error) {
+		return site.New(site.Options{AuthName: "site", Fail: d.Fail, Logger: d.Logger, Throttle: d.Throttle})
+	}
+	srv, err := server.New(t.Context(), cfg, server.Deps{DB: db, Site: newSite, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+
+	takeDown(t, db)
+	// An id cookie makes the store look the session up before the handler
+	// (SessionDBDCookieRemove), and at /private authentication needs it.
+	for _, path := range []string{"/", "/private/"} {
+		before := len(logs.lines("level="))
+		res := do(t, "GET", ts.URL+path, map[string]string{"Cookie": "s=" + "0b4a5d47-34f3-4a56-9d0a-2f9c1e0c7a11"})
+		if res.status != http.StatusServiceUnavailable || !strings.Contains(res.body, `href="/static/site.css"`) || res.header.Get("Retry-After") == "" {
+			t.Errorf("%s: %d %q, want the site's templated 503 page with Retry-After", path, res.status, res.body)
+		}
+		if got := logs.lines("level=")[before:]; len(got) != 1 || !strings.Contains(got[0], "session store unavailable") {
+			t.Errorf("%s: want one log line for the outage, got %q", path, got)
+		}
 	}
 }

@@ -67,6 +67,10 @@ type SiteDeps struct {
 	Users users.Store
 	// Throttle is the login handler's throttle (AuthFormThrottle).
 	Throttle *authform.Throttle
+	// Fail is the server's one failure renderer: give it the site's
+	// internal errors and store outages, so they are logged once and
+	// shown like every other failure.
+	Fail func(w http.ResponseWriter, r *http.Request, err error)
 	// Logins is the login handler's record of logins, so that the site's
 	// own logins (registration, password change) are recorded alike.
 	Logins *authform.Logins
@@ -273,6 +277,7 @@ func (b *builder) sessionConfig(ctx context.Context, p *plan) (session.Config, e
 		Header:               set.Session.Header,
 		Include:              set.Session.Include,
 		Exclude:              set.Session.Exclude,
+		Fail:                 b.auth.fail,
 		Logger:               b.deps.Logger,
 		Now:                  b.deps.Now,
 

@@ -91,6 +91,10 @@ func classify(err error) (code, string) {
 func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c, msg := classify(err)
 	p := problems[c]
+	if a.opts.Fail != nil && (c == errInternal || c == errUnavailable && !errors.Is(err, users.ErrBusy)) {
+		a.opts.Fail(w, r, err)
+		return
+	}
 	switch c {
 	case errInternal:
 		a.logger.Error("site: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -103,4 +107,22 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", retry)
 	}
 	a.render(w, r, p.status, "error.html", &pageData{Title: p.title, Message: msg})
+}
+
+// pages is the site's router with the site's failure pages, which the
+// server renders its own failures with.
+type pages struct {
+	http.Handler
+	a *app
+}
+
+// ErrorPage writes the site's page for a failure status (500 or 503)
+// without logging: the caller has logged it.
+func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
+	c := errInternal
+	if status == http.StatusServiceUnavailable {
+		c = errUnavailable
+	}
+	pr := problems[c]
+	p.a.render(w, r, pr.status, "error.html", &pageData{Title: pr.title, Message: pr.message})
 }

@@ -44,6 +44,11 @@ type Options struct {
 	CookieName string
 	// Logger receives internal errors, once each; nil discards.
 	Logger *slog.Logger
+	// Fail answers the failures that are the server's (internal errors, an
+	// unreachable session store): the integrator's one failure renderer,
+	// which logs once and shows the page, usually through the site's
+	// ErrorPage. nil logs to Logger and renders here.
+	Fail func(w http.ResponseWriter, r *http.Request, err error)
 	// Throttle limits wrong current passwords on the password change form,
 	// as logins are limited; nil gives one with authform's defaults.
 	Throttle *authform.Throttle
@@ -106,7 +111,7 @@ func New(opts Options) (http.Handler, error) {
 	if a.templates, err = parseTemplates(); err != nil {
 		return nil, err
 	}
-	return a.routes(), nil
+	return pages{Handler: a.routes(), a: a}, nil
 }
 
 // routes is every page of the site in one place.
