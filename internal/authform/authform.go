@@ -80,14 +80,44 @@ type contextKey struct{ name string }
 
 var userContextKey = &contextKey{"authform user"}
 
-// User returns the user authenticated by Protect for this request
-// (REMOTE_USER), and false when there is none.
+// userSlot is where authentication records whom it authenticated for one
+// request.
+type userSlot struct {
+	user string
+	ok   bool
+}
+
+// RecordUser puts a slot in the request context where Protect and the
+// login handler record whom they authenticated. Put it outside
+// session.Middleware: code that holds the request as the session
+// middleware received it, such as a per-user session store saving at the
+// end of the request (SessionDBDPerUser), then learns the user too, as
+// every httpd module of a request sees r->user.
+func RecordUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userContextKey, &userSlot{})))
+	})
+}
+
+// User returns the user authenticated for this request (REMOTE_USER): by
+// Protect, or by the login handler on a successful login. false when there
+// is none.
 func User(r *http.Request) (string, bool) {
-	u, ok := r.Context().Value(userContextKey).(*string)
-	if !ok {
+	u, ok := r.Context().Value(userContextKey).(*userSlot)
+	if !ok || !u.ok {
 		return "", false
 	}
-	return *u, true
+	return u.user, true
+}
+
+// withUser records user as the request's authenticated user: in the
+// RecordUser slot when there is one, else in a new one.
+func withUser(r *http.Request, user string) *http.Request {
+	if u, ok := r.Context().Value(userContextKey).(*userSlot); ok {
+		u.user, u.ok = user, true
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), userContextKey, &userSlot{user: user, ok: true}))
 }
 
 // Protect returns the middleware of a protected location (AuthType form
@@ -264,7 +294,7 @@ func (p *protected) serve(w http.ResponseWriter, r *http.Request, user, pw strin
 	if !p.c.DisableNoStore {
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	p.next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userContextKey, &user)))
+	p.next.ServeHTTP(w, withUser(r, user))
 }
 
 // loadSession returns the request's session, nil when sessions are off.

@@ -46,6 +46,8 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.store(sess, user, pw)
+	// The session is saved under this user with SessionDBDPerUser.
+	r = withUser(r, user)
 	if c.redirectAfterLogin(w, r, f) {
 		return
 	}

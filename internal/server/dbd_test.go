@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/websession/websession/internal/pgtest"
 	"github.com/websession/websession/internal/server"
 	"github.com/websession/websession/internal/site"
+	"github.com/websession/websession/internal/users"
 )
 
 // migratedDB is a new database with websession's tables.
@@ -201,5 +204,66 @@ func TestOutageShowsTheSitePageOnce(t *testing.T) {
 		if got := logs.lines("level=")[before:]; len(got) != 1 || !strings.Contains(got[0], "session store unavailable") {
 			t.Errorf("%s: want one log line for the outage, got %q", path, got)
 		}
+	}
+}
+
+// TestPerUserSessionWithFormLogin is scenario 15 with form login through a
+// real server: the login handler's session is saved in the row keyed by
+// the user it authenticated on the same request (the store used to see the
+// request from before authentication: "no authenticated user").
+func TestPerUserSessionWithFormLogin(t *testing.T) {
+	t.Parallel()
+	db := migratedDB(t)
+	root := t.TempDir()
+	st, err := users.OpenFile(filepath.Join(root, "users"), users.Options{Cost: users.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "correct horse battery staple"
+	if err := st.Add(t.Context(), "alice", pw); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	conf := `DBDriver pgsql
+Session On
+SessionDBDPerUser On
+SessionCryptoPassphrase a-long-enough-test-passphrase
+<Location /login>
+    SetHandler form-login-handler
+    AuthType form
+    AuthName site
+    AuthUserFile users
+</Location>
+`
+	cfg, err := config.Parse("db.conf", []byte(conf), config.Options{ServerRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	srv, err := server.New(t.Context(), cfg, server.Deps{DB: db, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+
+	res, err := http.PostForm(ts.URL+"/login", url.Values{"httpd_username": {"alice"}, "httpd_password": {pw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || len(res.Header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("login: %d, Set-Cookie %q; want 200 and no cookie (the row is the user's)", res.StatusCode, res.Header.Values("Set-Cookie"))
+	}
+	var value string
+	if err := db.Get(&value, "SELECT value FROM session WHERE key = 'alice'"); err != nil {
+		t.Fatalf("no session row for alice: %v\nlog:\n%s", err, logs)
+	}
+	if value == "" || strings.Contains(value, pw) {
+		t.Errorf("row value %q, want the encrypted session", value)
+	}
+	if strings.Contains(logs.String(), "not saved") {
+		t.Errorf("the session was not saved:\n%s", logs)
 	}
 }

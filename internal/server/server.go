@@ -265,7 +265,9 @@ func (b *builder) chain(ctx context.Context, p *plan, content http.Handler) (htt
 	if err != nil {
 		return nil, err
 	}
-	return mw(h), nil
+	// The slot outside the session middleware lets a per-user store see,
+	// when it saves, the user authentication found inside.
+	return authform.RecordUser(mw(h)), nil
 }
 
 func (b *builder) sessionConfig(ctx context.Context, p *plan) (session.Config, error) {
