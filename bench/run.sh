@@ -62,7 +62,10 @@ DSN="host=$PGHOST dbname=bench user=postgres sslmode=disable"
 SECRET=secret
 PLAIN='user=alice&role=admin&theme=dark&lang=en-GB&cart=3&last=%2fshop%2fitem%2f42'
 CRYPTO=$("$work/web" session encode -passphrase $SECRET "$PLAIN")
-AUTH=$("$work/web" session encode -passphrase $SECRET "private-user=alice&private-pw=wonderland1")
+# The login id and time websession keeps beside the credentials (Apache
+# ignores them); without them websession would give this session an id,
+# and so a new cookie, on every request of the run.
+AUTH=$("$work/web" session encode -passphrase $SECRET "private-user=alice&private-pw=wonderland1&private-sid=benchbenchbenchbenchbe&private-since=$(date +%s)000000")
 SID=6a1f3c2e-8b4d-4e6f-9a0b-1c2d3e4f5a6b
 
 # What both servers are configured with alike: the same files under the
