@@ -10,10 +10,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/websession/websession/internal/apachetest"
 	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/pgtest"
+	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/dbd"
 )
@@ -96,7 +100,25 @@ DBDPrepareSQL "delete from session where key = %%s" deletesession
 `, apacheConninfo(t, dsn)),
 	})
 
-	st, err := dbd.New(dbd.Options{DB: db, CookieName: "session", CookieAttrs: "path=/", CookieRemove: true})
+	l := rowcache.NewListener(dsn, db, nil)
+	cache, err := l.Cache(rowcache.SessionChannel, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { l.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "the cache is trusted", cache.Trusted)
+	for _, c := range []*rowcache.Cache{nil, cache} {
+		sharesWithApache(t, ap, db, c)
+	}
+}
+
+// sharesWithApache runs the exchange of sessions between Apache and a
+// websession store with cache c (nil: none).
+func sharesWithApache(t *testing.T, ap *apachetest.Server, db *sqlx.DB, c *rowcache.Cache) {
+	st, err := dbd.New(dbd.Options{DB: db, CookieName: "session", CookieAttrs: "path=/", CookieRemove: true, Cache: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,9 +175,20 @@ DBDPrepareSQL "delete from session where key = %%s" deletesession
 	if _, body := get(ap.URL, "/cgi-bin/echo", id1); body != "HTTP_SESSION=\n" {
 		t.Fatalf("Apache still reads the old id: %q", body)
 	}
-	// Apache changes it again; websession follows the new id.
+	// websession reads (and caches) id2; Apache changes it again, renaming
+	// the row; websession refuses id2 and follows the new id.
+	if _, body := get(ours.URL, "/x", id2); body != "HTTP_SESSION=from=apache&by=websession\n" {
+		t.Fatalf("websession read its own change as %q", body)
+	}
+	if _, ok := c.Get(id2, time.Now().UnixMicro()); c != nil && !ok {
+		t.Fatal("websession did not cache the session")
+	}
 	id3, _ := get(ap.URL, "/cgi-bin/echo?set=again=1", id2)
 	if _, body := get(ours.URL, "/x", id3); body != "HTTP_SESSION=from=apache&by=websession&again=1\n" {
 		t.Fatalf("websession read Apache's second change as %q", body)
 	}
+	waitFor(t, "websession refuses the id Apache renamed", func() bool {
+		_, body := get(ours.URL, "/x", id2)
+		return body == "HTTP_SESSION=\n"
+	})
 }
