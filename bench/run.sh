@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Side-by-side load test of websession and Apache httpd on this machine.
+# Side-by-side load test of websession, Apache httpd and the Go peers on
+# this machine.
 #
 #   bench/run.sh [DURATION] [CONNECTIONS]      e.g. bench/run.sh 10s 32
 #
 # Builds websession, starts it and a private Apache httpd (Debian's apache2,
-# loopback only) with configurations doing the same work, and a throwaway
-# PostgreSQL cluster for the database scenarios, then loads each scenario
-# with wrk, one server at a time, and prints a Markdown table: requests/s,
-# p50 and p99 latency, and the websession/Apache ratio. Installs apache2,
+# loopback only) with configurations doing the same work, the Go peers of
+# bench/peers (gorilla/sessions, alexedwards/scs, the "Let's Go" pattern, a
+# bare net/http ceiling; their own module), and a throwaway PostgreSQL
+# cluster for the database scenarios, then loads each scenario with wrk,
+# one server at a time (which one goes first rotates from row to row), and
+# prints a Markdown table: requests/s and p99 latency per server. Installs apache2,
 # apache2-utils, wrk and Apache's PostgreSQL DBD driver if they are missing.
 # It is not a test: CI does not run it.
 set -euo pipefail
 DUR=${1:-10s}
 CONNS=${2:-32}
 THREADS=2
-WS_PORT=18080
-AP_PORT=18081
+WS_PORT=28080
+AP_PORT=28081
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+PEER_PORT=28082
 PGBIN=/usr/lib/postgresql/15/bin
 
 need=()
@@ -43,11 +47,15 @@ trap cleanup EXIT
 
 echo "building websession..." >&2
 (cd "$REPO" && go build -o "$work/web" ./cmd/web)
+(cd "$REPO/bench/peers" && go build -o "$work/peers" .)
 
 mkdir -p "$work/www"
 printf 'hello, world\n' > "$work/www/hello.txt"
 htpasswd -B -C 10 -b -c "$work/users" alice wonderland1 2>/dev/null
 chmod 644 "$work/users"
+# One bcrypt (cost 10) hash for every database user: each login of a
+# distinct user still runs a full bcrypt comparison everywhere.
+HASH=$(htpasswd -nbB -C 10 x wonderland1 | cut -d: -f2)
 
 # PostgreSQL: a private cluster on a Unix socket, shared by both servers.
 mkdir -p "$work/pg" "$work/pgsock"
@@ -67,6 +75,8 @@ CRYPTO=$("$work/web" session encode -passphrase $SECRET "$PLAIN")
 # and so a new cookie, on every request of the run.
 AUTH=$("$work/web" session encode -passphrase $SECRET "private-user=alice&private-pw=wonderland1&private-sid=benchbenchbenchbenchbe&private-since=$(date +%s)000000")
 SID=6a1f3c2e-8b4d-4e6f-9a0b-1c2d3e4f5a6b
+SID_W=7b2f4d3e-9c5e-4f70-8b1c-2d3e4f5a6b7c
+SID_AUTH=8c3a5e4f-0d6f-4a81-9c2d-3e4f5a6b7c8d
 
 # What both servers are configured with alike: the same files under the
 # same URLs, and the same session settings per location.
@@ -75,7 +85,8 @@ Alias /plain/ $work/www/
 Alias /crypto/ $work/www/
 Alias /private/ $work/www/
 Alias /dbd/ $work/www/
-Alias /dbdw/ $work/www/"
+Alias /dbdw/ $work/www/
+Alias /pgpriv/ $work/www/"
 SESSION_LOCATIONS="<Location /plain>
     Session On
     SessionCookieName session path=/
@@ -95,6 +106,26 @@ SESSION_LOCATIONS="<Location /plain>
     Session On
     SessionDBDCookieName sid path=/
     SessionMaxAge 3600
+</Location>
+<Location /pgpriv>
+    Session On
+    SessionDBDCookieName sid path=/
+    SessionCryptoPassphrase $SECRET
+    AuthType form
+    AuthName pgpriv
+    AuthFormProvider dbd
+    AuthDBDUserPWQuery \"SELECT password FROM users WHERE name = %s\"
+    Require valid-user
+</Location>
+<Location /dblogin>
+    Session On
+    SessionCookieName session path=/
+    SessionCryptoPassphrase $SECRET
+    SetHandler form-login-handler
+    AuthType form
+    AuthName dblogin
+    AuthFormProvider dbd
+    AuthDBDUserPWQuery \"SELECT password FROM users WHERE name = %s\"
 </Location>"
 
 cat > "$work/websession.conf" <<CONF
@@ -102,7 +133,6 @@ Listen 127.0.0.1:$WS_PORT
 DBDriver pgsql
 DBDParams "$DSN"
 DBDMax 32
-DBDKeep 32
 DBDAutoMigrate On
 SessionDBDCleanupInterval 0
 $ALIASES
@@ -131,6 +161,10 @@ $SESSION_LOCATIONS
     AuthFormBcryptCost 10
     AuthFormThrottle Off
 </Location>
+<Location /dblogin>
+    AuthFormBcryptCost 10
+    AuthFormThrottle Off
+</Location>
 CONF
 
 mkdir -p "$work/apache"
@@ -149,6 +183,7 @@ LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule authz_user_module $mods/mod_authz_user.so
 LoadModule authn_core_module $mods/mod_authn_core.so
 LoadModule authn_file_module $mods/mod_authn_file.so
+LoadModule authn_dbd_module $mods/mod_authn_dbd.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule request_module $mods/mod_request.so
 LoadModule session_module $mods/mod_session.so
@@ -157,6 +192,12 @@ LoadModule session_crypto_module $mods/mod_session_crypto.so
 LoadModule session_dbd_module $mods/mod_session_dbd.so
 LoadModule dbd_module $mods/mod_dbd.so
 LoadModule auth_form_module $mods/mod_auth_form.so
+# The same keep-alive allowance as websession (unlimited requests on a
+# connection, two minutes idle): Apache's default of 100 requests would
+# make wrk reconnect and charge Apache for it.
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 120
 DBDriver pgsql
 DBDParams "$DSN"
 DBDMax 32
@@ -191,76 +232,183 @@ $SESSION_LOCATIONS
     AuthUserFile $work/users
     Require all granted
 </Location>
+<Location /dblogin>
+    Require all granted
+</Location>
 CONF
 
 "$work/web" -config "$work/websession.conf" migrate up >/dev/null
-runuser -u postgres -- psql -h "$PGHOST" -q -d bench -c "insert into session (key, value, expiry) values ('$SID', 'a=1&b=2', 0)"
+PGAUTH=$("$work/web" session encode -passphrase $SECRET "private-user=alice&private-pw=wonderland1")
+runuser -u postgres -- psql -h "$PGHOST" -q -d bench <<SQL
+insert into session (key, value, expiry) values ('$SID', 'a=1&b=2', 0), ('$SID_W', 'a=1&b=2', 0), ('$SID_AUTH', '$PGAUTH', 0);
+insert into users (name, password) values ('alice', '$HASH');
+insert into users (name, password) select 'u' || i, '$HASH' from generate_series(0, 299999) i;
+insert into session (key, value, expiry) select lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'n=' || i, 0 from generate_series(1, 500000) i;
+create table letsgo_users (id serial primary key, email text not null unique, hashed_password text not null);
+insert into letsgo_users (email, hashed_password) values ('alice', '$HASH');
+insert into letsgo_users (email, hashed_password) select 'u' || i, '$HASH' from generate_series(0, 299999) i;
+SQL
 
 "$work/web" -config "$work/websession.conf" serve > "$work/web.log" 2>&1 &
 pids+=($!)
+peer_modes=(ceiling gorilla-signed gorilla-encrypted scs-pg scs-pg-idle letsgo)
+declare -A PEER
+for i in "${!peer_modes[@]}"; do
+	PEER[${peer_modes[$i]}]=$((PEER_PORT + i))
+	"$work/peers" -mode "${peer_modes[$i]}" -addr "127.0.0.1:$((PEER_PORT + i))" -www "$work/www" -dsn "$DSN" > "$work/peer-${peer_modes[$i]}.log" 2>&1 &
+	pids+=($!)
+done
 /usr/sbin/apache2 -f "$work/apache/httpd.conf" -DFOREGROUND &
 pids+=($!)
-for port in $WS_PORT $AP_PORT; do
+for port in $WS_PORT $AP_PORT "${PEER[@]}"; do
 	for _ in $(seq 100); do
-		curl -fs "http://127.0.0.1:$port/none/hello.txt" >/dev/null 2>&1 && break
+		curl -s -o /dev/null "http://127.0.0.1:$port/none/hello.txt" && break
 		sleep 0.1
 	done
 done
 
+# Logins: POST user and password. With "distinct", every request of a run
+# names a user no request named before (u<base + 50000*thread + n>, all in
+# the users tables), so websession's verified-credential cache is cold and
+# each login is a full bcrypt comparison; otherwise always alice (warm).
 cat > "$work/login.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = "httpd_username=alice&httpd_password=wonderland1"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+local counter = 0
+function setup(thread)
+	thread:set("tid", counter)
+	counter = counter + 1
+end
+function init(args)
+	base, ufield, pfield, distinct, n = tonumber(args[1]), args[2], args[3], args[4] == "distinct", 0
+end
+function request()
+	n = n + 1
+	local user = "alice"
+	if distinct then user = "u" .. (base + tid * 50000 + n) end
+	return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded"},
+		ufield .. "=" .. user .. "&" .. pfield .. "=wonderland1")
+end
 LUA
 
-# load PORT PATH [wrk args...] -> "rps p50 p99"
+# wrk_at URL [wrk options...] [-- script args...]: wrk wants the URL
+# before the script's arguments.
+wrk_at() {
+	local url=$1; shift
+	local -a opts=() rest=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	rest=("$@")
+	wrk "${opts[@]}" "$url" "${rest[@]}"
+}
+
+# load PORT PATH [wrk args...] -> "rps p50 p99 non2xx"
 load() {
 	local port=$1 path=$2; shift 2
 	local out
-	out=$(wrk -t$THREADS -c$CONNS -d"$DUR" --latency "$@" "http://127.0.0.1:$port$path")
+	# A generous timeout: 32 bcrypt logins at once on 2 cores take longer
+	# than wrk's 2 s default, and a timed-out request counts as none.
+	out=$(wrk_at "http://127.0.0.1:$port$path" -t$THREADS -c$CONNS -d"$DUR" --timeout 20s --latency "$@")
 	local rps p50 p99 non2xx
 	rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
 	p50=$(awk '$1=="50%" {print $2}' <<<"$out")
 	p99=$(awk '$1=="99%" {print $2}' <<<"$out")
 	non2xx=$(awk '/Non-2xx or 3xx/ {print $5}' <<<"$out")
-	echo "$rps $p50 $p99 ${non2xx:-0}"
+	echo "${rps:-0} ${p50:--} ${p99:--} ${non2xx:-0}"
 }
 
-printf '| scenario | websession req/s | p50 | p99 | Apache req/s | p50 | p99 | websession/Apache |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
-run() {
-	local name=$1 path=$2; shift 2
-	# One short warm-up per server, so that one-time work (websession's
-	# first bcrypt of a password, Apache's child processes) is not timed.
-	wrk -t1 -c1 -d1s "$@" "http://127.0.0.1:$WS_PORT$path" >/dev/null
-	wrk -t1 -c1 -d1s "$@" "http://127.0.0.1:$AP_PORT$path" >/dev/null
-	read -r wr wp50 wp99 werr < <(load $WS_PORT "$path" "$@")
-	read -r ar ap50 ap99 aerr < <(load $AP_PORT "$path" "$@")
-	local ratio
-	ratio=$(awk -v a="$wr" -v b="$ar" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$wr" "$wp50" "$wp99" "$ar" "$ap50" "$ap99" "$ratio"
-	if [ "$werr" != 0 ] || [ "$aerr" != 0 ]; then
-		printf '|  (non-2xx/3xx answers: websession %s, Apache %s) ||||||||\n' "$werr" "$aerr"
+# seed MODE: the cookie a peer issues for a new session.
+seed() {
+	curl -s -D - -o /dev/null "http://127.0.0.1:${PEER[$1]}/seed" | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1
+}
+
+declare -A RPS
+ROW=0
+printf '| scenario | websession req/s | p99 | Apache req/s | p99 | Go peer | req/s | p99 | websession/Apache | websession/peer |\n'
+printf '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n'
+# row ID NAME PATH "WS+APACHE WRK ARGS" PEER_MODE PEER_PATH "PEER WRK ARGS"
+# Arguments are strings of shell words (eval'd), so a header keeps its space.
+# A warm-up of one second per server precedes each measure, so one-time
+# work (Apache's child processes, pools filling) is not timed.
+row() {
+	local id=$1 name=$2 path=$3 wsargs=$4 mode=$5 ppath=$6 pargs=$7
+	local -a wa pa
+	eval "wa=($wsargs)"
+	eval "pa=($pargs)"
+	local order=(ws ap peer) k
+	local shift=$((ROW % 3))
+	order=("${order[@]:$shift}" "${order[@]:0:$shift}")
+	ROW=$((ROW + 1))
+	declare -A r p9 e
+	for k in "${order[@]}"; do
+		case $k in
+		ws)
+			wrk_at "http://127.0.0.1:$WS_PORT$path" -t1 -c1 -d1s "${wa[@]/#@BASE@/200000}" >/dev/null
+			read -r r[ws] _ p9[ws] e[ws] < <(load $WS_PORT "$path" "${wa[@]/#@BASE@/0}") ;;
+		ap)
+			wrk_at "http://127.0.0.1:$AP_PORT$path" -t1 -c1 -d1s "${wa[@]/#@BASE@/250000}" >/dev/null
+			read -r r[ap] _ p9[ap] e[ap] < <(load $AP_PORT "$path" "${wa[@]/#@BASE@/100000}") ;;
+		peer)
+			if [ "$mode" = - ]; then r[peer]=0 p9[peer]=- e[peer]=0; continue; fi
+			wrk_at "http://127.0.0.1:${PEER[$mode]}$ppath" -t1 -c1 -d1s "${pa[@]/#@BASE@/250000}" >/dev/null
+			read -r r[peer] _ p9[peer] e[peer] < <(load "${PEER[$mode]}" "$ppath" "${pa[@]/#@BASE@/150000}") ;;
+		esac
+	done
+	RPS[$id.ws]=${r[ws]} RPS[$id.peer]=${r[peer]}
+	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "" }'; }
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "${r[ws]}" "${p9[ws]}" "${r[ap]}" "${p9[ap]}" \
+		"$( [ "$mode" = - ] && echo "—" || echo "$mode")" "$( [ "$mode" = - ] || echo "${r[peer]}")" "$( [ "$mode" = - ] || echo "${p9[peer]}")" \
+		"$(ratio "${r[ws]}" "${r[ap]}")" "$(ratio "${r[ws]}" "${r[peer]}")"
+	if [ "${e[ws]}" != 0 ] || [ "${e[ap]}" != 0 ] || [ "${e[peer]}" != 0 ]; then
+		printf '|  (non-2xx/3xx answers: websession %s, Apache %s, peer %s) |||||||||\n' "${e[ws]}" "${e[ap]}" "${e[peer]}"
 	fi
 }
-run "1. tiny page, no session" /none/hello.txt
-run "2. plain cookie session" /plain/hello.txt -H "Cookie: session=$PLAIN"
-run "3. encrypted cookie session" /crypto/hello.txt -H "Cookie: session=$CRYPTO"
-run "4. form-auth protected page (bcrypt user file)" /private/hello.txt -H "Cookie: session=$AUTH"
-run "5a. PostgreSQL session, unchanged" /dbd/hello.txt -H "Cookie: sid=$SID"
-run "5b. PostgreSQL session, rewritten every request" /dbdw/hello.txt -H "Cookie: sid=$SID"
-run "6. logins (POST to form-login-handler)" /dologin -s "$work/login.lua"
+C_GS=$(seed gorilla-signed) C_GE=$(seed gorilla-encrypted) C_SCS=$(seed scs-pg) C_SCSI=$(seed scs-pg-idle) C_LG=$(seed letsgo)
+curl -s -o /dev/null -w "5c websession %{http_code}\n" -H "Cookie: sid=$SID_AUTH" "http://127.0.0.1:$WS_PORT/pgpriv/hello.txt" >&2
+curl -s -o /dev/null -w "5c Apache %{http_code}\n" -H "Cookie: sid=$SID_AUTH" "http://127.0.0.1:$AP_PORT/pgpriv/hello.txt" >&2
+row 1 "1. tiny page, no session (peer: bare net/http, the machine's ceiling)" /none/hello.txt "" ceiling /p/hello.txt ""
+row 2 "2. plain cookie session (peer signs it)" /plain/hello.txt "-H 'Cookie: session=$PLAIN'" gorilla-signed /p/hello.txt "-H 'Cookie: $C_GS'"
+row 3 "3. encrypted cookie session †" /crypto/hello.txt "-H 'Cookie: session=$CRYPTO'" gorilla-encrypted /p/hello.txt "-H 'Cookie: $C_GE'"
+row 4 "4. form-auth protected page, bcrypt user file, encrypted cookie ‡" /private/hello.txt "-H 'Cookie: session=$AUTH'" - - ""
+row 5a "5a. PostgreSQL session, unchanged" /dbd/hello.txt "-H 'Cookie: sid=$SID'" scs-pg /p/hello.txt "-H 'Cookie: $C_SCS'"
+row 5b "5b. PostgreSQL session, rewritten every request" /dbdw/hello.txt "-H 'Cookie: sid=$SID_W'" scs-pg-idle /p/hello.txt "-H 'Cookie: $C_SCSI'"
+row 5c "5c. protected page, PostgreSQL users and sessions ‡" /pgpriv/hello.txt "-H 'Cookie: sid=$SID_AUTH'" letsgo /p/hello.txt "-H 'Cookie: $C_LG'"
+row 6a "6a. logins, distinct users, cold (bcrypt-bound)" /dblogin "-s $work/login.lua -- @BASE@ httpd_username httpd_password distinct" letsgo /login "-s $work/login.lua -- @BASE@ email password distinct"
+row 6b "6b. logins, one user again and again ‡" /dblogin "-s $work/login.lua -- 0 httpd_username httpd_password same" letsgo /login "-s $work/login.lua -- 0 email password same"
+echo
+echo "† websession caches PBKDF2-derived keys (Apache derives on every request): a design difference."
+echo "‡ websession re-checks the password on every request through its verified-credential cache (Apache runs bcrypt each time; the Let's Go pattern only checks that the user id still exists): a design difference."
+ceil=${RPS[1.ws]}
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
+x() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
+echo
+echo "| target | measured |"
+echo "|---|---:|"
+echo "| 5a / websession's no-session ceiling (>= 70%) | $(pct "${RPS[5a.ws]}" "$ceil") |"
+echo "| 5a / scs + postgresstore (>= 3x) | $(x "${RPS[5a.ws]}" "${RPS[5a.peer]}") |"
+echo "| 5c / websession's no-session ceiling (>= 60%) | $(pct "${RPS[5c.ws]}" "$ceil") |"
+echo "| 5c / Let's Go pattern (>= 3x) | $(x "${RPS[5c.ws]}" "${RPS[5c.peer]}") |"
 
 # Memory over a long run with many distinct sessions: every request below
-# carries a session no request carried before (plain cookies), or starts a
-# new PostgreSQL session (a new row each). websession keeps nothing per
-# session in memory, so its resident size should stay flat from round to
-# round.
+# carries a session no request carried before (plain cookies), or reads
+# one of 500,000 PostgreSQL session rows in turn, which the read cache
+# keeps up to its bound (64 MiB of keys and values), so resident size should
+# stay flat from round to round.
 cat > "$work/distinct.lua" <<'LUA'
 local n = 0
 request = function()
 	n = n + 1
 	return wrk.format("GET", "/plain/hello.txt", {["Cookie"] = "session=user=u" .. n .. "&visit=" .. n .. "&id=" .. math.random(1, 1e9)})
+end
+LUA
+cat > "$work/distinct-db.lua" <<'LUA'
+local counter = 0
+function setup(thread)
+	thread:set("tid", counter)
+	counter = counter + 1
+end
+function init(args) n = 0 end
+function request()
+	n = n + 1
+	local i = (tid * 250000 + n) % 500000 + 1
+	return wrk.format("GET", "/dbd/hello.txt", {["Cookie"] = string.format("sid=%08x-0000-4000-8000-%012x", i, i)})
 end
 LUA
 wspid=$(pgrep -f "$work/web -config" | head -1)
@@ -271,12 +419,16 @@ echo "|---|---:|---:|"
 echo "| after the scenarios above | $(rss) | |"
 for round in 1 2 3; do
 	n1=$(wrk -t$THREADS -c$CONNS -d"$DUR" -s "$work/distinct.lua" "http://127.0.0.1:$WS_PORT/" | awk '/requests in/ {print $1}')
-	n2=$(wrk -t$THREADS -c$CONNS -d"$DUR" "http://127.0.0.1:$WS_PORT/dbdw/hello.txt" | awk '/requests in/ {print $1}')
-	echo "| after distinct-session round $round | $(rss) | $n1 cookie + $n2 new DB sessions |"
+	n2=$(wrk -t$THREADS -c$CONNS -d"$DUR" -s "$work/distinct-db.lua" "http://127.0.0.1:$WS_PORT/" | awk '/requests in/ {print $1}')
+	echo "| after distinct-session round $round | $(rss) | $n1 cookie + $n2 DB session reads |"
 done
 echo "| peak (VmHWM) | $(awk '/^VmHWM/ {print $2}' "/proc/$wspid/status") | |"
 
 bcrypt_ms=$(cd "$REPO" && go test ./internal/users/ -run '^$' -bench 'BenchmarkCheckCold' -benchtime 20x 2>/dev/null | awk '/BenchmarkCheckCold/ {printf "%.1f", $3/1e6; exit}')
 echo
 echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | sed 's/^ *//'); wrk -t$THREADS -c$CONNS -d$DUR"
-[ -n "$bcrypt_ms" ] && echo "bcrypt (cost 12) check: ${bcrypt_ms} ms; bcrypt-bound login ceiling at cost 10 is about $(nproc) cores / bcrypt time"
+bcrypt10_ms=$(cd "$REPO/bench/peers" && go test -run '^$' -bench BenchmarkBcrypt10 -benchtime 20x . 2>/dev/null | awk '/BenchmarkBcrypt10/ {printf "%.1f", $3/1e6; exit}')
+[ -n "$bcrypt_ms" ] && echo "bcrypt (cost 12) check: ${bcrypt_ms} ms"
+[ -n "$bcrypt10_ms" ] && echo "bcrypt (cost 10) comparison: ${bcrypt10_ms} ms, so the bcrypt-bound login ceiling (row 6a) is $(nproc) cores / ${bcrypt10_ms} ms = $(awk -v c="$(nproc)" -v m="$bcrypt10_ms" 'BEGIN { printf "%.0f", c * 1000 / m }') logins/s"
+echo "--- last lines of the servers' logs ---" >&2
+tail -n 5 "$work/web.log" "$work/apache/error.log" >&2
