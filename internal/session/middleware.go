@@ -135,6 +135,7 @@ type state struct {
 	loaded       bool
 	loadedExpiry int64
 	expired      bool // the request brought a session past its expiry
+	saveGaveUp   bool // SaveNow failed and the handler answers for itself
 	env          string
 	envTaken     bool
 	// headerTrusted: AllowProtectedHeader was called for this request.
@@ -151,6 +152,25 @@ func Load(r *http.Request) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	return st.load()
+}
+
+// SaveNow saves the request's session at once, with the SessionHeader
+// merge, instead of when the response starts, so that a handler whose
+// other work is already done (a password changed) can tell the user
+// exactly what happened when the session cannot be written. After a
+// failure the response is the handler's own, not the store's 503 page,
+// and the session is not tried again; after a success, later changes
+// are saved when the response starts, as usual.
+func SaveNow(w http.ResponseWriter, r *http.Request) error {
+	st, ok := r.Context().Value(stateKey{}).(*state)
+	if !ok {
+		return ErrNoSession
+	}
+	if err := st.save(w.Header(), http.StatusOK); err != nil {
+		st.saveGaveUp = true
+		return err
+	}
+	return nil
 }
 
 // Expired reports whether the request brought a session that had expired
@@ -347,6 +367,10 @@ func (w *saveWriter) WriteHeader(status int) {
 		return
 	}
 	w.started = true
+	if w.st.saveGaveUp {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
 	if err := w.st.save(w.Header(), status); err != nil {
 		w.failed = true
 		w.st.cfg.Fail(w.ResponseWriter, w.st.r, err)

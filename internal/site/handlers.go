@@ -260,6 +260,18 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := a.updatePassword(w, r, user, pw); err != nil {
 		return err
 	}
+	// Save now: the password is already changed, so if this session cannot
+	// take it, say exactly that instead of the store's generic page.
+	if err := session.SaveNow(w, r); err != nil && !errors.Is(err, session.ErrNoSession) {
+		a.logger.Error("site: password changed but the session not updated", "user", user, "err", err)
+		noStore(w)
+		w.Header().Set("Retry-After", "5")
+		a.render(w, r, http.StatusServiceUnavailable, "error.html", &pageData{
+			Title:   "Password changed, session not updated",
+			Message: "Your password was changed, but this session could not be updated, so it is logged out. Log in again with your new password.",
+		})
+		return nil
+	}
 	http.Redirect(w, r, "/private/?changed=1", http.StatusSeeOther)
 	return nil
 }

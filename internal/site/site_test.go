@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/websession/websession/internal/authform"
@@ -687,4 +688,41 @@ func TestRegistrationThrottled(t *testing.T) {
 	if ok, _ := ts.users.Exists(context.Background(), "one-too-many"); ok {
 		t.Error("the throttled registration created its account")
 	}
+}
+
+// flakyStore is a cookie store whose saves fail while fail is set.
+type flakyStore struct {
+	*cookie.Store
+	fail *atomic.Bool
+}
+
+func (f flakyStore) Save(r *http.Request, h http.Header, s *session.Session, encoded string) error {
+	if f.fail.Load() {
+		return fmt.Errorf("insert: %w", session.ErrUnavailable)
+	}
+	return f.Store.Save(r, h, s, encoded)
+}
+
+// TestPasswordChangeSessionSaveFails is issue 15.9: when the new password
+// is stored but the session cannot take it, the page says exactly that,
+// and the new password logs in.
+func TestPasswordChangeSessionSaveFails(t *testing.T) {
+	cs, err := cookie.NewStore(cookie.Options{Name: cookieName, Attrs: "path=/;HttpOnly;SameSite=Lax"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := new(atomic.Bool)
+	ts := newSite(t, siteConfig{store: flakyStore{Store: cs, fail: fail}})
+	alice := ts.client()
+	wantStatus(t, alice.register("alice", "old password"), http.StatusSeeOther, "/private/")
+	fail.Store(true)
+	r := alice.post("/password", url.Values{"current": {"old password"}, "password": {"new password"}, "confirm": {"new password"}})
+	wantStatus(t, r, http.StatusServiceUnavailable, "")
+	wantBody(t, r, "Your password was changed", "Log in again with your new password")
+	fail.Store(false)
+	if res, err := ts.users.Check(context.Background(), "alice", "new password"); err != nil || res != users.Granted {
+		t.Fatalf("new password: %v %v", res, err)
+	}
+	r = alice.post("/login", url.Values{"httpd_username": {"alice"}, "httpd_password": {"new password"}})
+	wantStatus(t, r, http.StatusFound, "/private/")
 }
