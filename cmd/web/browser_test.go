@@ -27,6 +27,21 @@ import (
 
 const chromiumPath = "/usr/bin/chromium"
 
+// screenshotCaption says what browserFlow photographs for the README.
+const screenshotCaption = "The home page after registering, logged in as alice"
+
+// TestScreenshotCaption: the README's caption says what the picture shows.
+func TestScreenshotCaption(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "![" + screenshotCaption + "](docs/screenshot.png)"; !strings.Contains(string(readme), want) {
+		t.Fatalf("the README does not show the screenshot as %s", want)
+	}
+}
+
 func TestBrowserRegisterChangePasswordLogout(t *testing.T) {
 	t.Run("encrypted cookie store", func(t *testing.T) {
 		needChromium(t)
@@ -71,7 +86,8 @@ func browserFlow(t *testing.T, base string, readme bool) {
 	wantChromeLocation(t, alice, base+"/private/")
 	chromeScreenshot(t, alice, shots, "01-registered.png")
 
-	// The home page after login: the README's screenshot.
+	// The home page after registering, logged in: the README's screenshot,
+	// captioned screenshotCaption.
 	chromeRun(t, alice, "home", chromedp.Navigate(base+"/"), chromeWaitText(`Welcome back`))
 	png := chromeScreenshot(t, alice, shots, "02-home-logged-in.png")
 	if readme && os.Getenv("WEBSESSION_SCREENSHOT") == "1" {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -193,4 +196,76 @@ func TestMigrateStatusChangesNothing(t *testing.T) {
 	if status2 := web("migrate", "status"); status2 != status {
 		t.Fatalf("session cleanup migrated: status %q, was %q", status2, status)
 	}
+}
+
+// TestStartupLineOnce: serving prints one line saying where, on standard
+// output, and nothing else repeats it.
+func TestStartupLineOnce(t *testing.T) {
+	t.Parallel()
+	root := serverRoot(t)
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := options{configFile: filepath.Join(root, "configs", "cookie.conf"), listen: "127.0.0.1:0", getenv: os.Getenv, stdout: &out, stderr: &out}
+	err := serve(ctx, opts, func(string) { cancel() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "listening"); n != 1 {
+		t.Fatalf("the start-up line appears %d times:\n%s", n, out.String())
+	}
+}
+
+// TestPortInUse: a taken port says so and how to choose another.
+func TestPortInUse(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	root := serverRoot(t)
+	opts := options{configFile: filepath.Join(root, "configs", "cookie.conf"), listen: ln.Addr().String(), getenv: os.Getenv, stdout: io.Discard, stderr: io.Discard}
+	err = serve(context.Background(), opts, nil)
+	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), "-listen") {
+		t.Fatalf("error %v, want one saying the address is in use and suggesting -listen", err)
+	}
+}
+
+// TestEmbeddedDefaultUnwritableData: started where data/ cannot be made,
+// web names the embedded default (not a file the user never passed), the
+// folder, and what to do.
+func TestEmbeddedDefaultUnwritableData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// A file where the folder should be stops it even for root.
+	if err := os.WriteFile(filepath.Join(dir, "data"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), asWeb+"=1")
+	out, err := cmd.CombinedOutput()
+	for _, want := range []string{"configs/default.conf (the embedded default):", filepath.Join(dir, "data"), "start web in a folder you can write to", "-config FILE"} {
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("exit %v, output %q: want %q", err, out, want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the server's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

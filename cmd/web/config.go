@@ -34,6 +34,11 @@ func loadConfig(opts options) (*config.Config, error) {
 		}
 		copts.ServerRoot = filepath.Join(wd, "configs")
 		cfg, err = config.Parse(embeddedName, src, copts)
+		if err != nil {
+			// It names no variable and no file but data/: what can fail
+			// is the folder it is started in.
+			return nil, fmt.Errorf("%w\nThe embedded default keeps its data in ./data: start web in a folder you can write to, or give a configuration of your own with -config FILE", err)
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -263,14 +264,23 @@ func TestShippedConfigurationsAsDocumented(t *testing.T) {
 			root := repoCopy(t)
 			before := filesUnder(t, root)
 			base := startDocumented(t, bin, root, d)
-			for _, path := range []string{"/", "/static/site.css", "/healthz"} {
+			for _, path := range []string{"/", "/static/site.css", "/static/favicon.svg", "/healthz"} {
 				res, err := http.Get(base + path)
 				if err != nil {
 					t.Fatal(err)
 				}
+				body, _ := io.ReadAll(res.Body)
 				res.Body.Close()
 				if res.StatusCode != http.StatusOK {
 					t.Errorf("GET %s: %s", path, res.Status)
+				}
+				// What a newcomer's browser and a search engine look for.
+				if path == "/" {
+					for _, want := range []string{`<link rel="icon" href="/static/favicon.svg"`, `<meta name="description" content="`} {
+						if !strings.Contains(string(body), want) {
+							t.Errorf("the home page lacks %s", want)
+						}
+					}
 				}
 			}
 			check(t, base, root, bin)

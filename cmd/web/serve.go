@@ -110,11 +110,10 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 	go a.cache.Run(ctx)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("Listen %s: %w", a.cfg.Listen, err)
+		return listenError(a.cfg.Listen, err)
 	}
 	addr := ln.Addr().String()
-	a.logger.Info("websession listening", "url", "http://"+addr, "config", a.cfg.File, "server_root", a.cfg.ServerRoot)
-	fmt.Fprintf(opts.stdout, "websession listening on http://%s (configuration %s, data under %s)\n", addr, a.cfg.File, a.cfg.ServerRoot)
+	fmt.Fprintln(opts.stdout, startupLine(addr, a.cfg.File, a.cfg.ServerRoot))
 	if ready != nil {
 		ready(addr)
 	}

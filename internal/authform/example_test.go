@@ -17,12 +17,14 @@ import (
 	"github.com/websession/websession/internal/users"
 )
 
-// exampleUsers returns an htpasswd store holding alice/wonderland.
-func exampleUsers() users.Store {
+// exampleUsers returns an htpasswd store holding alice/wonderland, and
+// what removes it again.
+func exampleUsers() (users.Store, func()) {
 	dir, err := os.MkdirTemp("", "authform-example")
 	if err != nil {
 		log.Fatal(err)
 	}
+	remove := func() { os.RemoveAll(dir) }
 	st, err := users.OpenFile(filepath.Join(dir, "passwd"), users.Options{Cost: users.MinCost, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		log.Fatal(err)
@@ -30,7 +32,7 @@ func exampleUsers() users.Store {
 	if err := st.Add(context.Background(), "alice", "wonderland"); err != nil {
 		log.Fatal(err)
 	}
-	return st
+	return st, func() { st.Close(); remove() }
 }
 
 // exampleSessions is "Session On" with "SessionCookieName session path=/".
@@ -60,9 +62,11 @@ func exampleSessions() func(http.Handler) http.Handler {
 //	    Require valid-user
 //	</Location>
 func ExampleProtect() {
+	store, done := exampleUsers()
+	defer done()
 	protect, err := authform.Protect(authform.Options{
 		AuthName:              "/admin",
-		Providers:             []users.Store{exampleUsers()},
+		Providers:             []users.Store{store},
 		LoginRequiredLocation: "http://example.com/login.html",
 		Require:               authform.Require{ValidUser: true},
 	})
@@ -103,9 +107,11 @@ func ExampleProtect() {
 //	    SessionCookieName session path=/
 //	</Location>
 func ExampleLoginHandler() {
+	store, done := exampleUsers()
+	defer done()
 	login, err := authform.LoginHandler(authform.Options{
 		AuthName:              "/admin",
-		Providers:             []users.Store{exampleUsers()},
+		Providers:             []users.Store{store},
 		LoginRequiredLocation: "http://example.com/login.html",
 		LoginSuccessLocation:  "http://example.com/admin/index.html",
 	})

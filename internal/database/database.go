@@ -31,7 +31,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // DBDriver pgsql
+	"github.com/lib/pq" // DBDriver pgsql, and its errors
 	"github.com/pressly/goose/v3"
 
 	"github.com/websession/websession/migrations"
@@ -65,6 +65,12 @@ func Open(ctx context.Context, conninfo string, pool PoolOptions) (*sqlx.DB, err
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
+		if errors.Is(err, pq.ErrSSLNotSupported) {
+			// lib/pq asks for TLS unless told otherwise (sslmode=require).
+			return nil, fmt.Errorf("database: connecting with DBDParams %q: the server does not offer TLS; "+
+				"if the connection need not be encrypted (the same host, a private network), add sslmode=disable to DBDParams "+
+				"(\"... sslmode=disable\" or \"postgres://...?sslmode=disable\"): %w", Redact(conninfo), err)
+		}
 		return nil, fmt.Errorf("database: connecting with DBDParams %q: %w", Redact(conninfo), scrub(err, conninfo))
 	}
 	if err := warm(pctx, db, min(pool.MinOpen, maxOpen)); err != nil {

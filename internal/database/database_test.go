@@ -2,6 +2,8 @@ package database_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -144,5 +146,35 @@ func TestPoolDoesNotChurn(t *testing.T) {
 	st := db.Stats()
 	if st.OpenConnections != 8 || st.MaxIdleClosed != 0 {
 		t.Errorf("after three bursts: %d open, %d closed for want of an idle slot; want 8 and 0", st.OpenConnections, st.MaxIdleClosed)
+	}
+}
+
+// TestOpenTLSRefused: a server that answers PostgreSQL's SSLRequest with
+// 'N' (TLS off, as a default local install) gets an error that says to
+// add sslmode=disable, since lib/pq asks for TLS by default.
+func TestOpenTLSRefused(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			req := make([]byte, 8) // length, then the SSLRequest code
+			if _, err := io.ReadFull(c, req); err == nil {
+				c.Write([]byte("N"))
+			}
+			c.Close()
+		}
+	}()
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, err = database.Open(context.Background(), "host="+host+" port="+port+" user=u dbname=d sslmode=require", database.PoolOptions{})
+	if err == nil || !strings.Contains(err.Error(), "does not offer TLS") || !strings.Contains(err.Error(), "sslmode=disable") {
+		t.Fatalf("error %v, want one suggesting sslmode=disable", err)
 	}
 }
