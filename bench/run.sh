@@ -238,7 +238,8 @@ $SESSION_LOCATIONS
 CONF
 
 "$work/web" -config "$work/websession.conf" migrate up >/dev/null
-PGAUTH=$("$work/web" session encode -passphrase $SECRET "private-user=alice&private-pw=wonderland1")
+# mod_auth_form keeps the credentials under "<AuthName>-user" and "-pw".
+PGAUTH=$("$work/web" session encode -passphrase $SECRET "pgpriv-user=alice&pgpriv-pw=wonderland1")
 runuser -u postgres -- psql -h "$PGHOST" -q -d bench <<SQL
 insert into session (key, value, expiry) values ('$SID', 'a=1&b=2', 0), ('$SID_W', 'a=1&b=2', 0), ('$SID_AUTH', '$PGAUTH', 0);
 insert into users (name, password) values ('alice', '$HASH');
