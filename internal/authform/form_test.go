@@ -57,8 +57,8 @@ func TestSafeLocation(t *testing.T) {
 		"\t//evil.example":      false,
 		"/\t/evil.example":      false,
 	} {
-		if got := safeLocation(loc); got != want {
-			t.Errorf("safeLocation(%q) = %v, want %v", loc, got, want)
+		if got := SameSitePath(loc); got != want {
+			t.Errorf("SameSitePath(%q) = %v, want %v", loc, got, want)
 		}
 	}
 }

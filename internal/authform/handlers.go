@@ -58,7 +58,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // location field (same-site paths only) or else to
 // AuthFormLoginSuccessLocation; it reports false when neither applies.
 func (c *config) redirectAfterLogin(w http.ResponseWriter, r *http.Request, f form) bool {
-	if loc, ok := f.get(c.LocationField); ok && safeLocation(loc) {
+	if loc, ok := f.get(c.LocationField); ok && SameSitePath(loc) {
 		c.redirect(w, r, http.StatusFound, loc)
 		return true
 	}
@@ -221,7 +221,7 @@ func (c *config) refused(w http.ResponseWriter, r *http.Request, f form, status 
 	}
 	ref := &Refusal{RetryAfter: d}
 	ref.User = f[c.UsernameField]
-	if loc := f[c.LocationField]; safeLocation(loc) {
+	if loc := f[c.LocationField]; SameSitePath(loc) {
 		ref.Location = loc
 	}
 	sw := &statusWriter{ResponseWriter: w, status: status}

@@ -71,10 +71,12 @@ func (l *location) eval(r *http.Request) string {
 	return b.String()
 }
 
-// safeLocation reports whether a client-supplied redirect target (the
-// httpd_location form field) stays on this site: a path starting with a
-// single '/', no backslash, no control character, no scheme or host.
-func safeLocation(s string) bool {
+// SameSitePath reports whether a client-supplied redirect target (the
+// httpd_location form field, a page's ?next=) stays on this site: a path
+// starting with a single '/', no backslash, no control character, no
+// scheme or host. It is the one open-redirect check; every page that
+// sends people back to a URL they supplied uses it.
+func SameSitePath(s string) bool {
 	if len(s) == 0 || s[0] != '/' || len(s) > 1 && s[1] == '/' {
 		return false
 	}

@@ -108,6 +108,7 @@ func micros(d time.Duration) int64 { return testNow.Add(d).UnixMicro() }
 // TestScenariosEndToEnd runs the documented examples of spec §9 against a
 // real server and the manual's CGI program.
 func TestScenariosEndToEnd(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		conf     string
@@ -167,6 +168,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			base := start(t, tt.conf, nil, clock)
 			method := "GET"
 			if strings.Contains(tt.path, "set=") {
@@ -212,6 +214,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 // TestCookieRemoveHidesCookieFromCGI checks scenario 8's backend view: the
 // CGI program sees only the other cookie.
 func TestCookieRemoveHidesCookieFromCGI(t *testing.T) {
+	t.Parallel()
 	root := start(t, "Session On\nSessionCookieName session path=/\nSessionCookieRemove On\nScriptAlias /c/ cgi/\n",
 		map[string]string{"cgi/env": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nHTTP_COOKIE=[%s]\\n' \"$HTTP_COOKIE\"\n"}, clock)
 	res := do(t, "GET", root+"/c/env", map[string]string{"Cookie": "session=a=1; other=1"})
@@ -221,6 +224,7 @@ func TestCookieRemoveHidesCookieFromCGI(t *testing.T) {
 }
 
 func TestStartupErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ conf, want string }{
 		{"Session On\n", "no session store"},
 		{"Session On\nSessionCookieName s path=/\nSessionDBDCookieName d path=/\n", "both stores"},
@@ -243,6 +247,7 @@ func TestStartupErrors(t *testing.T) {
 }
 
 func TestCrossOriginPostRejected(t *testing.T) {
+	t.Parallel()
 	base := start(t, cgiConf, nil, clock)
 	res := do(t, "POST", base+"/cgi-bin/session-demo?set=a=1", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
 	if res.status != http.StatusForbidden || len(res.cookies) != 0 {
@@ -254,6 +259,7 @@ func TestCrossOriginPostRejected(t *testing.T) {
 // location into a protected one is redirected to its clean spelling, so
 // the protected location's settings apply.
 func TestDotSegmentsCannotLeaveALocation(t *testing.T) {
+	t.Parallel()
 	conf := cgiConf + `SessionCryptoPassphrase secret
 <Location /cgi-bin/session-demo>
     AuthType form
@@ -277,6 +283,7 @@ func TestDotSegmentsCannotLeaveALocation(t *testing.T) {
 // TestAlias serves files under an Alias, without directory listings, as
 // httpd does without Options Indexes.
 func TestAlias(t *testing.T) {
+	t.Parallel()
 	base := start(t, "Alias /files/ www/\n", map[string]string{"www/hello.txt": "hello\n", "www/sub/x.txt": "x"}, clock)
 	if res := do(t, "GET", base+"/files/hello.txt", nil); res.status != 200 || res.body != "hello\n" {
 		t.Errorf("file: %d %q", res.status, res.body)
@@ -286,5 +293,45 @@ func TestAlias(t *testing.T) {
 	}
 	if res := do(t, "GET", base+"/elsewhere.txt", nil); res.status != http.StatusNotFound {
 		t.Errorf("outside the alias: status %d", res.status)
+	}
+}
+
+// TestSiteURLContract: the URLs the site's forms post to are checked at
+// start-up, so moving the login handler or dropping the logout handler
+// stops the server instead of leaving forms that post into nothing.
+func TestSiteURLContract(t *testing.T) {
+	t.Parallel()
+	const session = "Session On\nSessionCookieName s path=/\nSessionCryptoPassphrase a-long-enough-test-passphrase\n"
+	handler := func(path, h string) string {
+		return "<Location " + path + ">\nSetHandler " + h + "\nAuthType form\nAuthName site\nAuthUserFile u\n</Location>\n"
+	}
+	site := func(server.SiteDeps) (http.Handler, error) { return http.NotFoundHandler(), nil }
+	tests := []struct{ name, conf, want string }{
+		{"login handler elsewhere", session + handler("/signin", "form-login-handler"), "<Location /signin>: SetHandler form-login-handler: the site's login form posts to /login"},
+		{"no logout handler", session + handler("/login", "form-login-handler"), "<Location /logout>: the site's logout button posts here"},
+		{"both in place", session + handler("/login", "form-login-handler") + handler("/logout", "form-logout-handler"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			if err := os.WriteFile(filepath.Join(root, "u"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Parse("site.conf", []byte(tt.conf), config.Options{ServerRoot: root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := server.New(t.Context(), cfg, server.Deps{Site: site})
+			if srv != nil {
+				srv.Close()
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), "site.conf: "+tt.want)):
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -137,6 +137,9 @@ func (s *Server) build(ctx context.Context, deps Deps) error {
 	}
 	var site http.Handler
 	if deps.Site != nil {
+		if err := siteContract(cfg, plans); err != nil {
+			return err
+		}
 		sd, err := b.auth.siteDeps(cfg.Resolve(SiteLoginPath))
 		if err != nil {
 			return fmt.Errorf("%s: <Location %s> (the site's login page): %w", cfg.File, SiteLoginPath, err)
@@ -166,6 +169,26 @@ func (s *Server) build(ctx context.Context, deps Deps) error {
 		// Every store runs the same cleanup statement: one loop serves
 		// them all.
 		s.cleaner = b.dbdStores[0]
+	}
+	return nil
+}
+
+// siteContract checks that the configuration serves the URLs the
+// reference site's forms post to: its login form posts to SiteLoginPath,
+// its logout button to SiteLogoutPath, in the same realm.
+func siteContract(cfg *config.Config, plans []*plan) error {
+	login := cfg.Resolve(SiteLoginPath)
+	for _, p := range plans {
+		if p.handler == "form-login-handler" && p.set != login {
+			return fmt.Errorf("%s: %s: SetHandler form-login-handler: the site's login form posts to %s; put the login handler in <Location %s>", cfg.File, p.where, SiteLoginPath, SiteLoginPath)
+		}
+	}
+	if login.Handler != "form-login-handler" {
+		return nil // no login handler: the site's pages run without one (inline login, or no login at all)
+	}
+	logout := cfg.Resolve(SiteLogoutPath)
+	if logout.Handler != "form-logout-handler" || logout.Auth.Name != login.Auth.Name {
+		return fmt.Errorf("%s: <Location %s>: the site's logout button posts here; add SetHandler form-logout-handler with AuthName %s, the realm of <Location %s>", cfg.File, SiteLogoutPath, login.Auth.Name, SiteLoginPath)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // form is a submitted form: the values to show again and the errors to
@@ -39,23 +38,4 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		return nil, &Error{Code: errInvalid, Err: err}
 	}
 	return r.PostForm, nil
-}
-
-// sameSitePath reports whether s is safe to return to after login: a path
-// starting with a single '/', with no backslash, control character, scheme
-// or host (DESIGN §3: no open redirect through httpd_location).
-func sameSitePath(s string) bool {
-	if s == "" || s[0] != '/' || len(s) > 1 && (s[1] == '/' || s[1] == '\\') {
-		return false
-	}
-	if strings.IndexByte(s, '\\') >= 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return false
-		}
-	}
-	u, err := url.Parse(s)
-	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
 }

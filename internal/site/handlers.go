@@ -50,10 +50,10 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) error {
 func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := &pageData{Failed: q.Get("failed") == "1", RegisterEnabled: a.opts.Users != nil, Action: "/login"}
-	if next := q.Get("next"); sameSitePath(next) {
+	if next := q.Get("next"); authform.SameSitePath(next) {
 		d.Next = next
 	}
-	if inline := q.Get("inline"); sameSitePath(inline) {
+	if inline := q.Get("inline"); authform.SameSitePath(inline) {
 		d.Action, d.Next = inline, ""
 	}
 	if q.Get("registered") == "1" {

@@ -251,11 +251,13 @@ func wantNotBody(t *testing.T, r response, unwanted ...string) {
 }
 
 func TestRegisterLogsIn(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		noHeader bool
 	}{{"SessionHeader", false}, {"session.Load", true}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ts := newSite(t, siteConfig{noHeader: tc.noHeader})
 			c := ts.client()
 			r := c.register("alice", "correct horse")
@@ -286,6 +288,7 @@ func TestRegisterLogsIn(t *testing.T) {
 // Keys and values are escaped as Apache escapes them, so awkward
 // characters survive the trip through the SessionHeader.
 func TestRegisterEscapesSessionHeader(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	c := ts.client()
 	// Registered names are stored in their canonical (case-mapped) form.
@@ -304,6 +307,7 @@ func TestRegisterEscapesSessionHeader(t *testing.T) {
 }
 
 func TestRegisterBadInput(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("n", 65)
 	pw73 := strings.Repeat("p", 73)
 	tests := []struct {
@@ -353,6 +357,7 @@ func TestRegisterBadInput(t *testing.T) {
 }
 
 func TestRegisterTaken(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	wantStatus(t, ts.client().register("alice", "first password"), http.StatusSeeOther, "/private/")
 	c := ts.client()
@@ -365,6 +370,7 @@ func TestRegisterTaken(t *testing.T) {
 }
 
 func TestUnicodeAndHTMLNames(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	for _, name := range []string{"zoë 東京", "<script>alert(1)</script>", `"'&amp;`} {
 		t.Run(name, func(t *testing.T) {
@@ -384,6 +390,7 @@ func TestUnicodeAndHTMLNames(t *testing.T) {
 }
 
 func TestOversizedBody(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	c := ts.client()
 	big := strings.Repeat("x", 70<<10)
@@ -394,6 +401,7 @@ func TestOversizedBody(t *testing.T) {
 }
 
 func TestPasswordChange(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	alice := ts.client()
 	wantStatus(t, alice.register("alice", "old password"), http.StatusSeeOther, "/private/")
@@ -459,6 +467,7 @@ func TestPasswordChange(t *testing.T) {
 // Without the configuration's protection the site still refuses to change
 // a password for nobody.
 func TestPasswordNeedsLogin(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{skipAuthMW: true})
 	c := ts.client()
 	wantStatus(t, c.get("/password"), http.StatusSeeOther, "/login?next=%2Fpassword")
@@ -467,6 +476,7 @@ func TestPasswordNeedsLogin(t *testing.T) {
 }
 
 func TestGetChangesNothing(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	c := ts.client()
 	wantStatus(t, c.register("alice", "old password"), http.StatusSeeOther, "/private/")
@@ -497,6 +507,7 @@ func TestGetChangesNothing(t *testing.T) {
 }
 
 func TestLoginPage(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	tests := []struct {
 		query    string
@@ -515,6 +526,7 @@ func TestLoginPage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
+			t.Parallel()
 			r := ts.client().get("/login" + tc.query)
 			wantStatus(t, r, http.StatusOK, "")
 			wantBody(t, r, tc.want...)
@@ -527,12 +539,14 @@ func TestLoginPage(t *testing.T) {
 }
 
 func TestInspectorMasksPassword(t *testing.T) {
+	t.Parallel()
 	for _, plain := range []bool{false, true} {
 		name := "encrypted"
 		if plain {
 			name = "plain"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ts := newSite(t, siteConfig{plain: plain})
 			c := ts.client()
 			pw := "secret password"
@@ -554,6 +568,7 @@ func TestInspectorMasksPassword(t *testing.T) {
 }
 
 func TestNavigation(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	c := ts.client()
 	r := c.get("/")
@@ -568,19 +583,23 @@ func TestNavigation(t *testing.T) {
 }
 
 func TestErrorPages(t *testing.T) {
+	t.Parallel()
 	t.Run("not found", func(t *testing.T) {
+		t.Parallel()
 		ts := newSite(t, siteConfig{})
 		r := ts.client().get("/nope")
 		wantStatus(t, r, http.StatusNotFound, "")
 		wantBody(t, r, "Page not found", "/static/site.css")
 	})
 	t.Run("method", func(t *testing.T) {
+		t.Parallel()
 		ts := newSite(t, siteConfig{})
 		r := ts.client().post("/session", nil)
 		wantStatus(t, r, http.StatusMethodNotAllowed, "")
 		wantBody(t, r, "Method not allowed")
 	})
 	t.Run("no user store", func(t *testing.T) {
+		t.Parallel()
 		ts := newSite(t, siteConfig{noUsers: true})
 		c := ts.client()
 		for _, r := range []response{c.get("/register"), c.register("bob", "long enough 1")} {
@@ -590,6 +609,7 @@ func TestErrorPages(t *testing.T) {
 		wantNotBody(t, c.get("/login"), `href="/register">Create one`)
 	})
 	t.Run("store error", func(t *testing.T) {
+		t.Parallel()
 		ts := newSite(t, siteConfig{users: brokenStore{}})
 		r := ts.client().register("bob", "long enough 1")
 		wantStatus(t, r, http.StatusInternalServerError, "")
@@ -600,6 +620,7 @@ func TestErrorPages(t *testing.T) {
 		}
 	})
 	t.Run("session store down", func(t *testing.T) {
+		t.Parallel()
 		ts := newSite(t, siteConfig{store: downStore{}})
 		r := ts.client().register("bob", "long enough 1")
 		wantStatus(t, r, http.StatusServiceUnavailable, "")
@@ -611,6 +632,7 @@ func TestErrorPages(t *testing.T) {
 }
 
 func TestStatic(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	r := ts.client().get("/static/site.css")
 	wantStatus(t, r, http.StatusOK, "")
@@ -621,6 +643,7 @@ func TestStatic(t *testing.T) {
 }
 
 func TestNewNeedsAuthName(t *testing.T) {
+	t.Parallel()
 	if _, err := site.New(site.Options{}); err == nil {
 		t.Error("New without AuthName succeeded")
 	}
@@ -653,6 +676,7 @@ func (downStore) Save(*http.Request, http.Header, *session.Session, string) erro
 // failed logins; past the limit even the right one waits, with 429 and
 // Retry-After, and the password is not changed.
 func TestPasswordChangeThrottled(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	alice := ts.client()
 	wantStatus(t, alice.register("alice", "old password"), http.StatusSeeOther, "/private/")
@@ -675,6 +699,7 @@ func TestPasswordChangeThrottled(t *testing.T) {
 // DefaultRegistrations accounts per window; the next is answered 429 with
 // Retry-After and creates nothing.
 func TestRegistrationThrottled(t *testing.T) {
+	t.Parallel()
 	ts := newSite(t, siteConfig{})
 	for i := range site.DefaultRegistrations {
 		wantStatus(t, ts.client().register(fmt.Sprintf("flood%d", i), "long enough 1"), http.StatusSeeOther, "/private/")
