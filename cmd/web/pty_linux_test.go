@@ -49,7 +49,9 @@ func terminalSession(t *testing.T, answers []string, args ...string) (screen str
 	}
 	var mu sync.Mutex
 	var out strings.Builder
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		buf := make([]byte, 512)
 		for {
 			n, err := master.Read(buf)
@@ -89,7 +91,14 @@ func terminalSession(t *testing.T, answers []string, args ...string) (screen str
 		}
 	}
 	err = cmd.Wait()
+	// The child's last words may still sit in the terminal: read until
+	// the master reports that no one holds the terminal open any more.
 	tty.Close()
+	select {
+	case <-drained:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the terminal did not close; it shows %q", seen())
+	}
 	return seen(), err
 }
 
