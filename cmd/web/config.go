@@ -47,6 +47,7 @@ func loadConfig(opts options) (*config.Config, error) {
 		if cfg.Listen, err = listenFlagAddress(opts.listen); err != nil {
 			return nil, err
 		}
+		cfg.Listeners[0].Addr = cfg.Listen
 	}
 	return cfg, nil
 }

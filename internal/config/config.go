@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/websession/websession/internal/headers"
+	"github.com/websession/websession/internal/remoteip"
+	"github.com/websession/websession/internal/ssl"
 )
 
 // Options tells Parse and Load where values from outside the file come from.
@@ -35,10 +38,23 @@ type Config struct {
 	// File is the name the configuration was parsed under.
 	File string
 
-	// Listen is the address to serve on (httpd's Listen), default
-	// "127.0.0.1:8080". A bare port "8080" becomes ":8080", all addresses,
-	// as in httpd.
+	// Listen is the address of the first Listen line (httpd's Listen),
+	// default "127.0.0.1:8080". A bare port "8080" becomes ":8080", all
+	// addresses, as in httpd.
 	Listen string
+
+	// Listeners are all Listen lines in file order; at least one.
+	Listeners []Listener
+
+	// SSL is mod_ssl's certificate for the https listeners.
+	SSL SSLConfig
+
+	// RemoteIP is mod_remoteip: RemoteIPHeader and the proxies trusted to
+	// send it. Header "" means off.
+	RemoteIP remoteip.Config
+
+	// CustomLogs are the access logs (mod_log_config), in file order.
+	CustomLogs []CustomLog
 
 	// ServerRoot is the absolute folder relative paths were resolved
 	// against (httpd's ServerRoot; default: the configuration file's folder).
@@ -141,7 +157,7 @@ type Settings struct {
 	Auth    AuthSettings
 
 	// Handler is SetHandler: "form-login-handler", "form-logout-handler",
-	// or "" (none).
+	// "metrics" (the Prometheus text format), or "" (none).
 	Handler string
 
 	// Headers are the Header directives (mod_headers: set, append, unset,
@@ -280,9 +296,12 @@ func (a *AuthSettings) IsForm() bool { return strings.EqualFold(a.Type, "form") 
 type Require struct {
 	ValidUser bool     // Require valid-user
 	Users     []string // Require user NAME...
+	// IP is mod_authz_host's Require ip: the client must be in one of
+	// these networks. A section has either IP or user requirements.
+	IP []netip.Prefix
 }
 
-// Any reports whether any requirement is configured.
+// Any reports whether a user requirement is configured.
 func (r Require) Any() bool { return r.ValidUser || len(r.Users) > 0 }
 
 // Throttle is a failed-login limit: Attempts within Window. Attempts 0
@@ -342,6 +361,7 @@ func Parse(name string, src []byte, opts Options) (*Config, error) {
 			Listen:                    "127.0.0.1:8080",
 			ServerRoot:                root,
 			Timeout:                   60 * time.Second,
+			SSL:                       SSLConfig{HSTS: ssl.HSTS{MaxAge: ssl.DefaultHSTSMaxAge}},
 			SessionDBDCleanupInterval: 300 * time.Second,
 			DBD: DBDConfig{
 				PrepareSQL:     map[string]string{},
@@ -360,6 +380,12 @@ func Parse(name string, src []byte, opts Options) (*Config, error) {
 	if p.cfg.DBD.Keep < 0 {
 		p.cfg.DBD.Keep = p.cfg.DBD.Max
 	}
+	if err := p.finishFrontDoor(); err != nil {
+		return nil, err
+	}
+	if len(p.cfg.Listeners) == 0 {
+		p.cfg.Listeners = []Listener{{Addr: p.cfg.Listen}}
+	}
 	p.cfg.build(p.server, p.sections)
 	return p.cfg, nil
 }
@@ -371,6 +397,8 @@ type section struct {
 	line  int
 	order int
 	ops   []op
+	// which kinds of Require the section has, to refuse mixing them
+	requireIP, requireUser bool
 }
 
 // op applies one parsed directive to the Settings being merged.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/websession/websession/internal/ssl"
 )
 
 // testOptions never touches the real environment or runs programs.
@@ -176,6 +178,8 @@ SessionCryptoDriver openssl engine=x
 	want := &Config{
 		File:       "site.conf",
 		Listen:     ":9090",
+		Listeners:  []Listener{{Addr: ":9090", Line: 2}},
+		SSL:        SSLConfig{HSTS: ssl.HSTS{MaxAge: ssl.DefaultHSTSMaxAge}},
 		ServerRoot: filepath.Join(root, "sub"),
 		Timeout:    30 * time.Second,
 		Aliases: []Alias{
@@ -230,13 +234,13 @@ func TestErrors(t *testing.T) {
 		{"SessionCryptoPassphrase", `site.conf:1: SessionCryptoPassphrase: takes at least 1 argument, got 0 (usage: SessionCryptoPassphrase secret [secret ...] (or "exec:program args"))`},
 		{"SessionCryptoCipher aes512", `site.conf:1: SessionCryptoCipher: cipher "aes512" is not known; use one of aes128, aes192, aes256 (default), 3des192`},
 		{"SessionDBDPerUser x", `site.conf:1: SessionDBDPerUser: "x" must be On or Off`},
-		{"SetHandler cgi-script", `site.conf:1: SetHandler: handler "cgi-script" is not supported; use form-login-handler, form-logout-handler or none`},
+		{"SetHandler cgi-script", `site.conf:1: SetHandler: handler "cgi-script" is not supported; use form-login-handler, form-logout-handler, metrics or none`},
 		{"ErrorDocument 200 /x", `site.conf:1: ErrorDocument: "200" is not an error status code; give 400..599`},
 		{"ErrorDocument 401", `site.conf:1: ErrorDocument: takes 2 arguments, got 1 (usage: ErrorDocument status-code /local/path|URL|"message")`},
 		{"Listen nowhere", `site.conf:1: Listen: "nowhere" is not [address:]port, e.g. 127.0.0.1:8080 or 8080`},
 		{"Listen 1.2.3.4:99999", `site.conf:1: Listen: "1.2.3.4:99999" has an invalid port; give 0..65535`},
-		{"Listen 80\nListen 81", `site.conf:2: Listen: already given on line 1; websession listens on one address`},
-		{"Listen 443 https", `site.conf:1: Listen: protocol "https" is not supported; websession speaks http (put TLS in front of it)`},
+		{"Listen 80\nListen 80", `site.conf:2: Listen: :80 is already given on line 1; listen on each address once`},
+		{"Listen 443 spdy", `site.conf:1: Listen: protocol "spdy" is not supported; give http or https`},
 		{"ServerRoot nothere", `site.conf:1: ServerRoot: "ROOT/nothere" is not a directory; give an existing folder (relative to ROOT)`},
 		{"Timeout 0", `site.conf:1: Timeout: must be at least 1 second`},
 		{"Timeout x", `site.conf:1: Timeout: "x" is not a number of seconds`},
@@ -260,9 +264,9 @@ func TestErrors(t *testing.T) {
 		{"AuthType form", `site.conf:1: AuthType: only allowed inside a <Location> section; put it in one, e.g. <Location />`},
 		{"Require valid-user", `site.conf:1: Require: only allowed inside a <Location> section; put it in one, e.g. <Location />`},
 		// auth, inside a Location starting on line 1
-		{"<Location /x>\nRequire all granted", `site.conf:2: Require: "all granted" is not supported; use "Require valid-user" or "Require user NAME..."`},
-		{"<Location /x>\nRequire user", `site.conf:2: Require: "user" is not supported; use "Require valid-user" or "Require user NAME..."`},
-		{"<Location /x>\nRequire valid-user bob", `site.conf:2: Require: "valid-user bob" is not supported; use "Require valid-user" or "Require user NAME..."`},
+		{"<Location /x>\nRequire all granted", `site.conf:2: Require: "all granted" is not supported; use "Require valid-user", "Require user NAME..." or "Require ip ADDRESS..."`},
+		{"<Location /x>\nRequire user", `site.conf:2: Require: "user" is not supported; use "Require valid-user", "Require user NAME..." or "Require ip ADDRESS..."`},
+		{"<Location /x>\nRequire valid-user bob", `site.conf:2: Require: "valid-user bob" is not supported; use "Require valid-user", "Require user NAME..." or "Require ip ADDRESS..."`},
 		{"<Location /x>\nAuthFormProvider file ldap", `site.conf:2: AuthFormProvider: provider "ldap" is not supported; use file and/or dbd`},
 		{"<Location /x>\nAuthFormUsername a=b", `site.conf:2: AuthFormUsername: form field name "a=b" must be non-empty and must not contain '=' or '&'`},
 		{"<Location /x>\nAuthFormPassword \"\"", `site.conf:2: AuthFormPassword: form field name "" must be non-empty and must not contain '=' or '&'`},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ type directive struct {
 var directives = map[string]*directive{}
 
 func init() {
-	for _, d := range append(directiveList, securityDirectives...) {
+	for _, d := range slices.Concat(directiveList, securityDirectives, frontDoorDirectives) {
 		directives[strings.ToLower(d.name)] = d
 	}
 }
@@ -163,21 +164,6 @@ func auth(d *directive) *directive {
 
 var directiveList = []*directive{
 	// ---- core and mod_alias, server level ----
-	{name: "Listen", scope: serverOnly, min: 1, max: 2, usage: "[address:]port [http]", fn: func(p *parser, a []string) error {
-		if p.listenAt != 0 {
-			return p.fail("already given on line %d; websession listens on one address", p.listenAt)
-		}
-		if len(a) == 2 && !strings.EqualFold(a[1], "http") {
-			return p.fail("protocol %q is not supported; websession speaks http (put TLS in front of it)", a[1])
-		}
-		addr, err := ListenAddress(a[0])
-		if err != nil {
-			return p.fail("%v", err)
-		}
-		p.listenAt = p.line
-		p.cfg.Listen = addr
-		return nil
-	}},
 	{name: "ServerRoot", scope: serverOnly, min: 1, max: 1, usage: "directory", fn: func(p *parser, a []string) error {
 		dir := p.path(a[0])
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
@@ -398,14 +384,14 @@ var directiveList = []*directive{
 	str("SessionDBDDeleteLabel", "label", func(s *Settings, v string) { s.DBD.DeleteLabel = v }),
 
 	// ---- core: handler and error documents ----
-	{name: "SetHandler", min: 1, max: 1, usage: "form-login-handler|form-logout-handler|none", fn: func(p *parser, a []string) error {
+	{name: "SetHandler", min: 1, max: 1, usage: "form-login-handler|form-logout-handler|metrics|none", fn: func(p *parser, a []string) error {
 		h := strings.ToLower(a[0])
 		switch h {
-		case "form-login-handler", "form-logout-handler":
+		case "form-login-handler", "form-logout-handler", "metrics":
 		case "none":
 			h = ""
 		default:
-			return p.fail("handler %q is not supported; use form-login-handler, form-logout-handler or none", a[0])
+			return p.fail("handler %q is not supported; use form-login-handler, form-logout-handler, metrics or none", a[0])
 		}
 		p.add(func(st *applyState) { st.s.Handler = h })
 		return nil
@@ -423,22 +409,37 @@ var directiveList = []*directive{
 	// ---- core and mod_auth_form, <Location> only ----
 	auth(str("AuthType", "form", func(s *Settings, v string) { s.Auth.Type = v })),
 	auth(str("AuthName", "realm", func(s *Settings, v string) { s.Auth.Name = v })),
-	auth(&directive{name: "Require", min: 1, max: -1, usage: "valid-user | user NAME...", fn: func(p *parser, a []string) error {
+	auth(&directive{name: "Require", min: 1, max: -1, usage: "valid-user | user NAME... | ip ADDRESS|CIDR...", fn: func(p *parser, a []string) error {
 		var r Require
 		switch {
 		case strings.EqualFold(a[0], "valid-user") && len(a) == 1:
 			r.ValidUser = true
 		case strings.EqualFold(a[0], "user") && len(a) > 1:
 			r.Users = append(r.Users, a[1:]...)
+		case strings.EqualFold(a[0], "ip") && len(a) > 1:
+			nets, err := p.requireIP(a[1:])
+			if err != nil {
+				return err
+			}
+			r.IP = nets
 		default:
-			return p.fail("%q is not supported; use \"Require valid-user\" or \"Require user NAME...\"", strings.Join(a, " "))
+			return p.fail("%q is not supported; use \"Require valid-user\", \"Require user NAME...\" or \"Require ip ADDRESS...\"", strings.Join(a, " "))
 		}
+		if r.IP != nil && p.cur.requireUser || r.IP == nil && p.cur.requireIP {
+			// httpd would grant either; websession keeps one kind per
+			// section so that a list of addresses never silently stands
+			// in for a login.
+			return p.fail("Require ip and Require user/valid-user in one <Location> are not supported; protect the path with one kind")
+		}
+		p.cur.requireIP = p.cur.requireIP || r.IP != nil
+		p.cur.requireUser = p.cur.requireUser || r.IP == nil
 		p.add(func(st *applyState) {
 			if st.first("require") {
 				st.s.Auth.Require = Require{}
 			}
 			st.s.Auth.Require.ValidUser = st.s.Auth.Require.ValidUser || r.ValidUser
 			st.s.Auth.Require.Users = append(st.s.Auth.Require.Users, r.Users...)
+			st.s.Auth.Require.IP = append(st.s.Auth.Require.IP, r.IP...)
 		})
 		return nil
 	}}),

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/websession/websession/internal/logconfig"
 )
 
 // parser holds the state of one Parse call.
@@ -17,7 +19,13 @@ type parser struct {
 	cur      *section // the open <Location>, or nil at server level
 	line     int      // first physical line of the directive being handled
 	name     string   // canonical name of the directive being handled
-	listenAt int      // line of the Listen directive, 0 if none yet
+
+	// Front-door directives resolved after the whole file is read.
+	logFormats       map[string]*logconfig.Format // LogFormat nicknames
+	customLogFormats []string                     // CustomLog format arguments, parallel to cfg.CustomLogs
+	remoteIPAt       int                          // line of RemoteIPHeader
+	proxyAt          int                          // line of the first RemoteIP*Proxy
+	proxyName        string
 }
 
 // fail returns an *Error for the directive being handled.
