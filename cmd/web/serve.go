@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
-	"github.com/websession/websession/internal/server"
 	"github.com/websession/websession/internal/users"
 )
 
@@ -80,46 +77,4 @@ func openRecord(ctx context.Context, a *app) (*revocation.Record, error) {
 		backend = revocation.NewFile(filepath.Join(dir, "revocations"), a.logger)
 	}
 	return revocation.Open(ctx, backend, revocation.Options{Logger: a.logger})
-}
-
-// serve runs the server until ctx ends. ready, when not nil, is told the
-// address once the server accepts connections (tests use it).
-func serve(ctx context.Context, opts options, ready func(addr string)) error {
-	a, err := open(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	// Only when serving: `web migrate down` must not be undone by the
-	// next command, nor `migrate status` change the schema.
-	if a.db != nil && a.cfg.DBD.AutoMigrate {
-		if err := database.Migrate(ctx, a.db, "up", io.Discard); err != nil {
-			return fmt.Errorf("DBDAutoMigrate: %w", err)
-		}
-	}
-	record, err := openRecord(ctx, a)
-	if err != nil {
-		return err
-	}
-	go record.Run(ctx)
-	srv, err := server.New(ctx, a.cfg, server.Deps{Logger: a.logger, DB: a.db, Site: newSite, Cache: a.cache, Record: record})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	go a.cache.Run(ctx)
-	ln, err := net.Listen("tcp", a.cfg.Listen)
-	if err != nil {
-		return listenError(a.cfg.Listen, err)
-	}
-	addr := ln.Addr().String()
-	fmt.Fprintln(opts.stdout, startupLine(addr, a.cfg.File, a.cfg.ServerRoot))
-	if ready != nil {
-		ready(addr)
-	}
-	if err := srv.Serve(ctx, ln); err != nil {
-		return err
-	}
-	a.logger.Info("websession stopped")
-	return nil
 }

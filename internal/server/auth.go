@@ -146,6 +146,9 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 		Logger:                a.deps.Logger,
 		Now:                   a.deps.Now,
 	}
+	if a.deps.Metrics != nil {
+		opts.ObserveLogin = a.deps.Metrics.Login
+	}
 	if doc, ok := set.ErrorDocuments[http.StatusUnauthorized]; ok && strings.HasPrefix(doc, "/") {
 		opts.ErrorPage401 = errorDocument(doc, content)
 	}

@@ -46,8 +46,11 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, status int) {
 		return
 	}
 	title, msg := "Something went wrong", "The server could not finish this request. Please try again later."
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		title, msg = "Service unavailable", "Sessions cannot be read right now. Please try again in a moment."
+	case http.StatusForbidden:
+		title, msg = "Forbidden", "This page cannot be shown to your address."
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")

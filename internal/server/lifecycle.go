@@ -27,20 +27,10 @@ const shutdownGrace = 10 * time.Second
 // cleanup loop, and returns. net/http's own errors (a failed TLS
 // handshake, a panic it caught) go to the logger as warnings.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       s.cfg.Timeout,
-		WriteTimeout:      s.cfg.Timeout,
-		IdleTimeout:       2 * s.cfg.Timeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-	}
+	hs := HTTPServer(s.cfg, s.logger, s)
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	var loops sync.WaitGroup
-	if s.cleaner != nil {
-		loops.Go(func() { s.cleaner.RunCleanup(loopCtx, s.cfg.SessionDBDCleanupInterval, s.logger) })
-	}
+	loops.Go(func() { s.Maintain(loopCtx) })
 	defer loops.Wait()
 	defer stopLoop()
 
@@ -60,6 +50,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// HTTPServer returns the net/http server for a configuration's handler:
+// Timeout bounds reading and writing, headers are limited, and net/http's
+// own errors (a failed TLS handshake, a panic it caught) go to the logger
+// as warnings.
+func HTTPServer(cfg *config.Config, logger *slog.Logger, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.Timeout,
+		WriteTimeout:      cfg.Timeout,
+		IdleTimeout:       2 * cfg.Timeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// Maintain does the server's periodic work, deleting expired session rows
+// every SessionDBDCleanupInterval, until ctx ends. Serve runs it; a caller
+// that serves the handler itself runs it beside.
+func (s *Server) Maintain(ctx context.Context) {
+	if s.cleaner != nil {
+		s.cleaner.RunCleanup(ctx, s.cfg.SessionDBDCleanupInterval, s.logger)
+	}
 }
 
 // Close releases, in the reverse order of opening, what New opened: the

@@ -29,8 +29,10 @@ type plan struct {
 	// protected is AuthType form with a Require: requests must carry
 	// accepted credentials.
 	protected bool
-	// handler is SetHandler (form-login-handler, form-logout-handler) or "".
+	// handler is SetHandler form-login-handler or form-logout-handler, or "".
 	handler string
+	// metrics is SetHandler metrics: the Prometheus exposition.
+	metrics bool
 }
 
 // auth reports whether the location runs any part of mod_auth_form.
@@ -45,6 +47,9 @@ func newPlan(cfg *config.Config, set *config.Settings) (*plan, error) {
 		encrypted: len(set.Crypto.Passphrases) > 0,
 		protected: set.Auth.IsForm() && set.Auth.Require.Any(),
 		handler:   set.Handler,
+	}
+	if set.Handler == "metrics" {
+		p.handler, p.metrics = "", true
 	}
 	if set.Location != "" {
 		p.where = fmt.Sprintf("<Location %s>", set.Location)

@@ -13,8 +13,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/authzhost"
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/headers"
+	"github.com/websession/websession/internal/metrics"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/session"
@@ -44,6 +46,9 @@ type Deps struct {
 	// Cache makes the read caches of the database stores (DBDCache); nil
 	// reads every row from the database. Run it after New.
 	Cache *rowcache.Listener
+	// Metrics receives the counts of sessions, logins and queries and
+	// answers SetHandler metrics; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // The URLs the reference site's forms post to. New checks that the
@@ -106,6 +111,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	s := &Server{cfg: cfg, logger: deps.Logger, db: deps.DB, chains: map[*config.Settings]http.Handler{}, users: users.NewRegistry(deps.DB, deps.Cache)}
+	if m := deps.Metrics; m != nil {
+		s.users.WithObservers(m.CredentialCache, m.PasswordHash, m.UserQuery)
+	}
 	if err := s.build(ctx, deps); err != nil {
 		s.Close()
 		return nil, err
@@ -277,20 +285,29 @@ func (b *builder) chain(ctx context.Context, p *plan, content http.Handler) (htt
 	if err != nil {
 		return nil, err
 	}
-	if p.store == noStore {
-		return h, nil
+	if p.metrics {
+		if b.deps.Metrics == nil {
+			return nil, errors.New("SetHandler metrics: this server was started without metrics")
+		}
+		h = b.deps.Metrics.Handler()
 	}
-	cfg, err := b.sessionConfig(ctx, p)
-	if err != nil {
-		return nil, err
+	if p.store != noStore {
+		cfg, err := b.sessionConfig(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		mw, err := session.Middleware(cfg)
+		if err != nil {
+			return nil, err
+		}
+		h = mw(h)
 	}
-	mw, err := session.Middleware(cfg)
-	if err != nil {
-		return nil, err
+	if ips := p.set.Auth.Require.IP; len(ips) > 0 {
+		h = authzhost.Handler(ips, nil, h)
 	}
 	// The slot outside the session middleware lets a per-user store see,
 	// when it saves, the user authentication found inside.
-	return authform.RecordUser(mw(h)), nil
+	return authform.RecordUser(h), nil
 }
 
 func (b *builder) sessionConfig(ctx context.Context, p *plan) (session.Config, error) {
@@ -308,6 +325,9 @@ func (b *builder) sessionConfig(ctx context.Context, p *plan) (session.Config, e
 
 		ProtectedKeys:           credentialKeys(b.cfg),
 		HeaderMayWriteProtected: set.Session.HeaderAllowCredentials,
+	}
+	if m := b.deps.Metrics; m != nil {
+		cfg.Observe = m.Session(map[storeKind]string{cookieStore: "cookie", dbdStore: "dbd"}[p.store])
 	}
 	switch p.store {
 	case cookieStore:
@@ -379,7 +399,7 @@ func (b *builder) dbdStore(set *config.Settings) (*dbd.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := dbd.New(dbd.Options{
+	o := dbd.Options{
 		Cache:      cache,
 		DB:         b.deps.DB,
 		CookieName: set.DBD.CookieName, CookieAttrs: set.DBD.CookieAttrs,
@@ -390,7 +410,11 @@ func (b *builder) dbdStore(set *config.Settings) (*dbd.Store, error) {
 		Statements:   stmts,
 		OmitMaxAge:   !set.Cookie.MaxAgeAttr,
 		Now:          b.deps.Now,
-	})
+	}
+	if b.deps.Metrics != nil {
+		o.ObserveQuery = b.deps.Metrics.SessionQuery
+	}
+	st, err := dbd.New(o)
 	if err != nil {
 		return nil, err
 	}

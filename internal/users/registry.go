@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -26,6 +27,16 @@ type Registry struct {
 	hashes *HashLimiter
 	stores map[string]Store
 	opened []Opened // in opening order, for All and Close
+	// observe holds the Observe* hooks given to every store opened.
+	observe Options
+}
+
+// WithObservers gives every store opened from now on these metrics hooks
+// (see Options.ObserveCache, ObserveHash, ObserveQuery); call it before
+// the first File or DB.
+func (g *Registry) WithObservers(cache func(hit bool), hash func(scheme string, took time.Duration), query func(took time.Duration)) *Registry {
+	g.observe = Options{ObserveCache: cache, ObserveHash: hash, ObserveQuery: query}
+	return g
 }
 
 // NewRegistry returns an empty registry; db may be nil when no database is
@@ -72,6 +83,9 @@ func (g *Registry) DB(opts Options) (Store, error) {
 func (g *Registry) shared(opts Options) Options {
 	if opts.Hashes == nil {
 		opts.Hashes = g.hashes
+	}
+	if opts.ObserveCache == nil && opts.ObserveHash == nil && opts.ObserveQuery == nil {
+		opts.ObserveCache, opts.ObserveHash, opts.ObserveQuery = g.observe.ObserveCache, g.observe.ObserveHash, g.observe.ObserveQuery
 	}
 	return opts
 }
