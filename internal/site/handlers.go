@@ -46,15 +46,20 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) error {
 // loginPage shows the form that posts to the form-login-handler at
 // /login. httpd_location is filled from ?next= only for same-site paths.
 // Rendered as a protected page's ErrorDocument 401 (?inline=PATH), the form
-// posts back to that page instead: mod_auth_form's inline login.
+// posts back to that page instead: mod_auth_form's inline login. Someone
+// already logged in is told so rather than offered a second login, except
+// inline, where the protected page has just refused their session.
 func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	d := &pageData{Failed: q.Get("failed") == "1", RegisterEnabled: a.opts.Users != nil, Action: "/login"}
+	d := &pageData{Form: newForm("httpd_username"), RegisterEnabled: a.opts.Users != nil, Action: "/login"}
+	if q.Get("failed") == "1" {
+		d.Form.fail("httpd_username", msgLoginFailed)
+	}
 	if next := q.Get("next"); authform.SameSitePath(next) {
 		d.Next = next
 	}
 	if inline := q.Get("inline"); authform.SameSitePath(inline) {
-		d.Action, d.Next = inline, ""
+		d.Action, d.Next, d.Inline = inline, "", true
 	}
 	if q.Get("registered") == "1" {
 		d.Notice = msgNoSession
@@ -63,12 +68,12 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
 	if ref, ok := authform.RefusalOf(r); ok {
 		// A refused login, rendered by the login handler: keep what was
 		// typed and where the user was going.
-		d.Username, d.Next, d.Action = ref.User, ref.Location, "/login"
+		d.Username, d.Next, d.Action, d.Inline = ref.User, ref.Location, "/login", false
 		if ref.RetryAfter > 0 {
-			d.Throttled = authform.InWords(ref.RetryAfter)
+			d.Form.fail("httpd_username", "Too many failed logins for this user name or from this address. Please try again "+authform.InWords(ref.RetryAfter)+".")
 			status = http.StatusTooManyRequests
 		} else {
-			d.Failed = true
+			d.Form.fail("httpd_username", msgLoginFailed)
 			status = http.StatusUnauthorized
 		}
 	}
@@ -102,7 +107,7 @@ func (a *app) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := newForm()
+	f := newForm("username", "password", "confirm")
 	name, pw, confirm := values.Get("username"), values.Get("password"), values.Get("confirm")
 	f.Values["username"] = name
 	canonical, err := users.CanonicalName(name)
@@ -200,7 +205,7 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := newForm()
+	f := newForm("current", "password", "confirm")
 	current, pw, confirm := values.Get("current"), values.Get("password"), values.Get("confirm")
 	if current == "" {
 		f.fail("current", msgEnterCurrent)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/users"
 	"github.com/websession/websession/templates"
 )
 
@@ -26,12 +27,12 @@ type pageData struct {
 	Form            *form
 	Next            string // login: the same-site path to return to
 	Action          string // login: where the form posts ("/login", or the protected page for inline login)
-	Failed          bool   // login: the last attempt failed
+	Inline          bool   // login: rendered as a protected page's ErrorDocument 401
 	RegisterEnabled bool   // login: offer the registration link
 	Inspect         *inspection
 	Username        string        // login: the user name typed before a refusal
-	Throttled       string        // login: when to try again, in words, after too many attempts
 	Login           *loginSummary // sessions: this login
+	Rules           passwordRules // new-password fields: the limits the hint shows and the script checks
 }
 
 // noticeText says why the session's last login ended (authform's notices).
@@ -49,6 +50,11 @@ func noticeText(n string) string {
 		return "This session was logged out."
 	}
 	return ""
+}
+
+// passwordRules are users.ValidatePassword's limits, for the page.
+type passwordRules struct {
+	MinRunes, MaxBytes int
 }
 
 // parseTemplates parses every page once, each with base.html.
@@ -90,6 +96,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 	if data.Form == nil {
 		data.Form = newForm()
 	}
+	data.Rules = passwordRules{MinRunes: users.MinPasswordRunes, MaxBytes: users.MaxPasswordBytes}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "base", data); err != nil {
 		a.logger.Error("site: template failed", "page", page, "err", err)

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -121,8 +123,11 @@ func (a *app) routes() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &Error{Code: errNotFound})
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, &Error{Code: errMethod})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		// chi sets Allow only in its own 405 handler, so list the methods
+		// here (RFC 9110 §15.5.6: a 405 must say which ones work).
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req.URL.Path), ", "))
+		a.fail(w, req, &Error{Code: errMethod})
 	})
 
 	r.Get("/", a.handle(a.home))
@@ -147,6 +152,18 @@ func (a *app) routes() http.Handler {
 	files, _ := fs.Sub(static.FS, ".")
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(files)))
 	return r
+}
+
+// allowedMethods lists the methods routes has for path. HEAD goes with
+// GET, as the GetHead middleware answers it.
+func allowedMethods(routes chi.Routes, path string) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if routes.Match(chi.NewRouteContext(), m, path) || m == http.MethodHead && slices.Contains(out, http.MethodGet) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // handle adapts a handler that returns an error; every error goes through

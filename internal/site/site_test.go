@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -538,6 +539,104 @@ func TestLoginPage(t *testing.T) {
 	}
 }
 
+// After a form error the page says so in its title and in a summary that
+// takes focus and links to each field in page order; each field is tied
+// to its message.
+func TestErrorSummary(t *testing.T) {
+	ts := newSite(t, siteConfig{})
+	alice := ts.client()
+	wantStatus(t, alice.register("alice", "old password"), http.StatusSeeOther, "/private/")
+	tests := []struct {
+		name  string
+		r     func() response
+		links []string // the summary's links, in order
+	}{
+		{"register", func() response {
+			return ts.client().post("/register", url.Values{"username": {"a:b"}, "password": {"short"}, "confirm": {"other"}})
+		}, []string{"username", "password", "confirm"}},
+		{"register taken", func() response { return ts.client().register("alice", "long enough 1") }, []string{"username"}},
+		{"password", func() response {
+			return alice.post("/password", url.Values{"password": {"short"}, "confirm": {"short"}})
+		}, []string{"current", "password"}},
+		{"login failed", func() response { return ts.client().get("/login?failed=1") }, []string{"httpd_username"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.r()
+			wantBody(t, r, "<title>Error: ", `class="error-summary" role="alert" tabindex="-1" autofocus`)
+			rest := r.body
+			for _, field := range tc.links {
+				link := `<li><a href="#` + field + `">`
+				i := strings.Index(rest, link)
+				if i < 0 {
+					t.Fatalf("summary lacks a link to %s after the previous one:\n%s", field, r.body)
+				}
+				rest = rest[i+len(link):]
+				describedBy := regexp.MustCompile(`aria-describedby="([^"]* )?` + field + `-error"`)
+				if !describedBy.MatchString(r.body) {
+					t.Errorf("field %s not described by %s-error", field, field)
+				}
+			}
+			if n := strings.Count(r.body, " autofocus"); n != 1 {
+				t.Errorf("%d elements with autofocus, want only the summary", n)
+			}
+		})
+	}
+	t.Run("no error", func(t *testing.T) {
+		r := ts.client().get("/register")
+		wantNotBody(t, r, "Error:", "error-summary")
+	})
+}
+
+// Someone logged in who opens /login or /register is told so and offered
+// the private area or logout instead of a second form.
+func TestAlreadyLoggedIn(t *testing.T) {
+	ts := newSite(t, siteConfig{})
+	c := ts.client()
+	wantStatus(t, c.register("alice", "long enough 1"), http.StatusSeeOther, "/private/")
+	for _, path := range []string{"/login", "/register", "/login?next=/private/x"} {
+		t.Run(path, func(t *testing.T) {
+			r := c.get(path)
+			wantStatus(t, r, http.StatusOK, "")
+			wantBody(t, r, "You are already logged in as <strong>alice</strong>", `href="/private/`, `<button type="submit" class="secondary">Log out</button>`)
+			wantNotBody(t, r, `name="httpd_password"`, `name="password"`)
+		})
+	}
+	wantBody(t, c.get("/login?next=/private/x"), `href="/private/x"`)
+	// Inline, the protected page has refused the session: show the form.
+	wantBody(t, c.get("/login?inline=/private/"), `name="httpd_password"`)
+	// Logged out again, the forms are back.
+	wantBody(t, ts.client().get("/login"), `name="httpd_password"`)
+	wantBody(t, ts.client().get("/register"), `name="password"`)
+}
+
+// The user-name field kept for password managers on /password is a
+// labelled, read-only input, not one hidden by a CSS rule that the
+// stylesheet could override.
+func TestPasswordPageUserName(t *testing.T) {
+	ts := newSite(t, siteConfig{})
+	c := ts.client()
+	wantStatus(t, c.register("alice", "long enough 1"), http.StatusSeeOther, "/private/")
+	r := c.get("/password")
+	wantBody(t, r, `<label for="username">User name</label>`,
+		`<input id="username" name="username" type="text" value="alice" autocomplete="username" readonly`)
+	wantNotBody(t, r, " hidden readonly")
+	css := c.get("/static/site.css")
+	wantBody(t, css, "[hidden] { display: none !important; }")
+}
+
+// The new-password fields carry the limits the script checks, from the
+// users package, and load the script; the page works without it.
+func TestPasswordRulesOnPage(t *testing.T) {
+	ts := newSite(t, siteConfig{})
+	r := ts.client().get("/register")
+	wantBody(t, r, fmt.Sprintf(`data-min-runes="%d" data-max-bytes="%d"`, users.MinPasswordRunes, users.MaxPasswordBytes),
+		`<li data-rule="min-runes">`, `<li data-rule="max-bytes">`, `<script src="/static/password.js" defer></script>`, `novalidate`)
+	js := ts.client().get("/static/password.js")
+	wantStatus(t, js, http.StatusOK, "")
+	wantBody(t, js, `"min-runes"`, `"max-bytes"`)
+}
+
 func TestInspectorMasksPassword(t *testing.T) {
 	t.Parallel()
 	for _, plain := range []bool{false, true} {
@@ -597,6 +696,9 @@ func TestErrorPages(t *testing.T) {
 		r := ts.client().post("/session", nil)
 		wantStatus(t, r, http.StatusMethodNotAllowed, "")
 		wantBody(t, r, "Method not allowed")
+		if got := r.header.Get("Allow"); got != "GET, HEAD" {
+			t.Errorf("Allow %q, want %q", got, "GET, HEAD")
+		}
 	})
 	t.Run("no user store", func(t *testing.T) {
 		t.Parallel()

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/websession/websession/configs"
+	"github.com/websession/websession/internal/pgtest"
+)
+
+// axeSource is axe-core (npm package axe-core, MPL-2.0; see
+// testdata/axe/LICENSE), vendored so that the check runs on a lone clone
+// without npm.
+//
+//go:embed testdata/axe/axe.min.js
+var axeSource string
+
+// TestBrowserAccessibility runs axe-core with its default rules (WCAG 2
+// A and AA and its best practices) on every page and state of the
+// reference site in headless Chromium, logged out and logged in, at a
+// desktop and a phone width, and fails on any violation. It also checks
+// what axe cannot see: focus on the error summary after a form error, the
+// "Error:" title, the kept input, the live password feedback and the Allow
+// header of a 405.
+func TestBrowserAccessibility(t *testing.T) {
+	needChromium(t)
+	text, err := configs.Files.ReadFile(configs.Default)
+	mustOK(t, err)
+	for _, width := range []int64{1280, 375} {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			// A server each: the 429 state uses up the throttle's budget
+			// for the client address.
+			a := newAuditor(t, startServer(t, string(text)), width)
+			a.loggedOut()
+			a.loggedIn(fmt.Sprintf("axe%d", width))
+		})
+	}
+}
+
+// TestBrowserAccessibilityStoreFailures runs the same check on the page
+// a failing database produces: 500 when the user store fails.
+func TestBrowserAccessibilityStoreFailures(t *testing.T) {
+	needChromium(t)
+	text, err := configs.Files.ReadFile("postgres.conf")
+	mustOK(t, err)
+	dbURL := pgtest.URL(t)
+	base := startServerEnv(t, string(text), map[string]string{"DATABASE_URL": dbURL, "SESSION_SECRET": "axe test secret"})
+	db, err := sqlx.Open("postgres", dbURL)
+	mustOK(t, err)
+	t.Cleanup(func() { db.Close() })
+	a := newAuditor(t, base, 1280)
+
+	// Logged in, so that the session is a row the store must read.
+	a.page("register", "/register", "Already registered?")
+	a.keys("#username", "carol")
+	a.keys("#password", "long enough 1")
+	a.keys("#confirm", "long enough 1")
+	a.clickTo("registered", "main button[type=submit]", "Hello, carol")
+	_, err = db.Exec(`ALTER TABLE users RENAME TO users_away`)
+	mustOK(t, err)
+	a.submitForm("500 user store down", "/register", map[string]string{"username": "bob", "password": "long enough 1", "confirm": "long enough 1"}, "Something went wrong")
+}
+
+// auditor is one browser going through the site's pages.
+type auditor struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+	width int64
+}
+
+func newAuditor(t *testing.T, base string, width int64) *auditor {
+	ctx := newChromium(t)
+	chromeRun(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
+	return &auditor{t: t, ctx: ctx, base: base, shots: artifactsDir(t), width: width}
+}
+
+func (a *auditor) loggedOut() {
+	a.page("home", "/", "Sessions and form login")
+	a.page("home logged out notice", "/?loggedout=1", "You are logged out.")
+	a.page("login", "/login", "No account yet?")
+	a.page("login next", "/login?next=/private/", "No account yet?")
+	a.page("login registered notice", "/login?registered=1", "please log in")
+	a.page("protected page redirects to login", "/private/", "No account yet?")
+	a.wantLocationPrefix("/login?next=")
+	a.page("login failed", "/login?failed=1", "There is a problem")
+	a.wantFormError()
+	a.page("register", "/register", "Already registered?")
+	a.typing("register, typing", "#password", "abc", "Strength: weak")
+	a.typing("register, typing confirmation", "#confirm", "abd", "do not match yet")
+	a.click("register errors", "main button[type=submit]", "There is a problem")
+	a.wantFormError()
+	a.page("register", "/register", "Already registered?")
+	a.keys("#username", "a:b")
+	a.keys("#password", "long enough 1")
+	a.keys("#confirm", "long enough 1")
+	a.click("register error, name kept", "main button[type=submit]", "cannot contain a colon")
+	a.wantFormError()
+	a.wantValue("#username", "a:b")
+	a.page("logout page", "/logout", "You are not logged in")
+	a.page("session inspector", "/session", "Your session")
+	a.page("404", "/no/such/page", "Page not found")
+	a.submitForm("405", "/session", nil, "Method not allowed")
+	a.submitForm("413", "/register", map[string]string{"username": strings.Repeat("x", 70<<10)}, "larger than this site accepts")
+	// A query with a semicolon is one that ParseForm refuses.
+	a.submitForm("400", "/register?a;b", map[string]string{"username": "x"}, "Bad request")
+}
+
+func (a *auditor) loggedIn(user string) {
+	const pw = "correct horse battery"
+	a.page("register", "/register", "Already registered?")
+	a.keys("#username", user)
+	a.keys("#password", pw)
+	a.keys("#confirm", pw)
+	a.click("private area", "main button[type=submit]", "Hello, "+user)
+	a.page("home logged in", "/", "Welcome back")
+	a.page("already logged in: login", "/login", "You are already logged in")
+	a.page("already logged in: register", "/register", "You are already logged in")
+	a.page("password", "/password", "Change your password")
+	a.wantValue("#username", user)
+	a.typing("password, typing", "#password", "correct horse battery staple", "Strength: ")
+	a.typing("password, matching confirmation", "#confirm", "correct horse battery staple", "The passwords match.")
+	a.page("password", "/password", "Change your password")
+	a.keys("#current", "not my password")
+	a.keys("#password", "short")
+	a.keys("#confirm", "short")
+	a.click("password errors", "main button[type=submit]", "There is a problem")
+	a.wantFormError()
+	a.page("password", "/password", "Change your password")
+	a.keys("#current", pw)
+	a.keys("#password", pw+" 2")
+	a.keys("#confirm", pw+" 2")
+	a.click("password changed", "main button[type=submit]", "Your password was changed")
+	a.page("session inspector logged in", "/session", "Keys and values")
+	a.page("logout page logged in", "/logout", "You are logged in as")
+	a.page("404 logged in", "/nope", "Page not found")
+	a.submitForm("405 logged in", "/session", nil, "Method not allowed")
+	// Wrong current passwords until the throttle answers 429 with the form.
+	for i := 0; ; i++ {
+		a.page("password", "/password", "Change your password")
+		a.keys("#current", "wrong")
+		a.keys("#password", "long enough 1")
+		a.keys("#confirm", "long enough 1")
+		a.clickTo("password wrong current", "main button[type=submit]", "There is a problem")
+		if a.mainContains("Too many wrong passwords") {
+			break
+		}
+		if i > 20 {
+			a.t.Fatal("the password form never throttled")
+		}
+	}
+	a.audit("429 password throttled")
+	a.wantFormError()
+}
+
+// page opens path, waits for text and audits the result.
+func (a *auditor) page(state, path, text string) {
+	a.t.Helper()
+	chromeRun(a.t, a.ctx, state, chromedp.Navigate(a.base+path), chromeWaitText(text))
+	a.audit(state)
+}
+
+// click clicks sel, waits for text and audits the result.
+func (a *auditor) click(state, sel, text string) {
+	a.t.Helper()
+	a.clickTo(state, sel, text)
+	a.audit(state)
+}
+
+// clickTo clicks sel and waits for text, for a step that only leads to
+// the state audited next.
+func (a *auditor) clickTo(state, sel, text string) {
+	a.t.Helper()
+	chromeRun(a.t, a.ctx, state, chromedp.Click(sel, chromedp.ByQuery), chromeWaitText(text))
+}
+
+func (a *auditor) keys(sel, text string) {
+	a.t.Helper()
+	chromeRun(a.t, a.ctx, "type into "+sel, chromedp.SendKeys(sel, text, chromedp.ByQuery))
+}
+
+// typing types into sel, waits for the live feedback and audits.
+func (a *auditor) typing(state, sel, text, feedback string) {
+	a.t.Helper()
+	a.keys(sel, text)
+	chromeRun(a.t, a.ctx, state, chromedp.WaitVisible(`//*[@aria-live="polite"][contains(., "`+feedback+`")]`, chromedp.BySearch))
+	a.audit(state)
+}
+
+// submitForm posts fields to path from a form made in the page, as a
+// browser would, waits for text and audits the answer.
+func (a *auditor) submitForm(state, path string, fields map[string]string, text string) {
+	a.t.Helper()
+	js, err := json.Marshal(fields)
+	mustOK(a.t, err)
+	script := fmt.Sprintf(`(() => {
+		const f = document.createElement("form");
+		f.method = "post";
+		f.action = %q;
+		for (const [k, v] of Object.entries(%s || {})) {
+			const i = document.createElement("input");
+			i.type = "hidden"; i.name = k; i.value = v;
+			f.appendChild(i);
+		}
+		document.body.appendChild(f);
+		f.submit();
+	})()`, path, js)
+	chromeRun(a.t, a.ctx, state, chromedp.Evaluate(script, nil), chromeWaitText(text))
+	a.audit(state)
+}
+
+func (a *auditor) mainContains(text string) bool {
+	a.t.Helper()
+	var ok bool
+	chromeRun(a.t, a.ctx, "read main", chromedp.Evaluate(`document.querySelector("main").textContent.includes(`+jsString(text)+`)`, &ok))
+	return ok
+}
+
+// wantFormError checks what a form error must do beyond axe's rules: the
+// title says "Error:", the summary has focus and links to a field.
+func (a *auditor) wantFormError() {
+	a.t.Helper()
+	var title, focused string
+	var links int
+	chromeRun(a.t, a.ctx, "form error",
+		chromedp.Title(&title),
+		chromedp.Evaluate(`document.activeElement.className`, &focused),
+		chromedp.Evaluate(`document.querySelectorAll(".error-summary a[href^='#']").length`, &links),
+	)
+	if !strings.HasPrefix(title, "Error: ") {
+		a.t.Errorf("title %q after a form error, want it to start with \"Error: \"", title)
+	}
+	if focused != "error-summary" {
+		a.t.Errorf("focus on %q after a form error, want the error summary", focused)
+	}
+	if links == 0 {
+		a.t.Error("error summary links to no field")
+	}
+}
+
+func (a *auditor) wantValue(sel, want string) {
+	a.t.Helper()
+	var got string
+	chromeRun(a.t, a.ctx, "value of "+sel, chromedp.Value(sel, &got, chromedp.ByQuery))
+	if got != want {
+		a.t.Errorf("%s holds %q, want %q", sel, got, want)
+	}
+}
+
+func (a *auditor) wantLocationPrefix(prefix string) {
+	a.t.Helper()
+	wantChromeLocationPrefix(a.t, a.ctx, a.base+prefix)
+}
+
+// violation is the part of an axe-core result the failure message shows.
+type violation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// audit runs axe-core on the page as it is now and reports every
+// violation; with $WEBSESSION_ARTIFACTS set it also keeps a screenshot.
+func (a *auditor) audit(state string) {
+	a.t.Helper()
+	var loaded bool
+	chromeRun(a.t, a.ctx, "axe loaded?", chromedp.Evaluate(`typeof axe === "object"`, &loaded))
+	if !loaded {
+		chromeRun(a.t, a.ctx, "load axe", chromedp.Evaluate(axeSource, nil))
+	}
+	var out []violation
+	chromeRun(a.t, a.ctx, "axe "+state, chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help,
+			nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary)})))`,
+		&out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	for _, v := range out {
+		a.t.Errorf("%s: axe %s (%s): %s\n\t%s", state, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+	}
+	if os.Getenv("WEBSESSION_ARTIFACTS") != "" {
+		name := fmt.Sprintf("%dpx-%s.png", a.width, strings.NewReplacer(" ", "-", ",", "", ":", "", "/", "-").Replace(state))
+		chromeScreenshot(a.t, a.ctx, a.shots, name)
+	}
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
