@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -285,6 +286,15 @@ func (a *auditor) wantLocationPrefix(prefix string) {
 	wantChromeLocationPrefix(a.t, a.ctx, a.base+prefix)
 }
 
+// readmeShots are the audited states the README shows: with
+// WEBSESSION_SCREENSHOT=1 they are written to docs/ under these names.
+var readmeShots = map[string]string{
+	"1280px-register-errors.png":                "screenshot-form-error.png",
+	"1280px-password-matching-confirmation.png": "screenshot-password-feedback.png",
+	"375px-register-typing-confirmation.png":    "screenshot-phone.png",
+	"375px-home-logged-in.png":                  "screenshot-phone-home.png",
+}
+
 // violation is the part of an axe-core result the failure message shows.
 type violation struct {
 	ID     string   `json:"id"`
@@ -310,8 +320,13 @@ func (a *auditor) audit(state string) {
 	for _, v := range out {
 		a.t.Errorf("%s: axe %s (%s): %s\n\t%s", state, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
 	}
-	if os.Getenv("WEBSESSION_ARTIFACTS") != "" {
-		name := fmt.Sprintf("%dpx-%s.png", a.width, strings.NewReplacer(" ", "-", ",", "", ":", "", "/", "-").Replace(state))
+	name := fmt.Sprintf("%dpx-%s.png", a.width, strings.NewReplacer(" ", "-", ",", "", ":", "", "/", "-").Replace(state))
+	readme, inReadme := readmeShots[name]
+	switch {
+	case inReadme && os.Getenv("WEBSESSION_SCREENSHOT") == "1":
+		png := chromeScreenshot(a.t, a.ctx, a.shots, name)
+		mustOK(a.t, os.WriteFile(filepath.Join("..", "..", "docs", readme), png, 0o644))
+	case os.Getenv("WEBSESSION_ARTIFACTS") != "":
 		chromeScreenshot(a.t, a.ctx, a.shots, name)
 	}
 }
