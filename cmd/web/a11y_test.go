@@ -138,6 +138,17 @@ func (a *auditor) phone(user string) {
 	a.page("home logged in", "/", "Welcome back")
 	a.page("password", "/password", "Change your password")
 	a.page("session inspector logged in", "/session", "Keys and values")
+	// Last, as it throttles this address: wrong logins until the 429.
+	for i := 0; !a.mainContains("Too many failed logins"); i++ {
+		if i > 20 {
+			a.t.Fatal("the login form never throttled")
+		}
+		chromeRun(a.t, a.ctx, "login form", chromedp.Navigate(a.base+"/login?next=/private/"), chromeWaitText("Log in"))
+		a.keys("#httpd_password", "wrong")
+		a.clickTo("login refused", "main button[type=submit]", "There is a problem")
+	}
+	a.audit("429 login throttled")
+	a.wantFormError()
 }
 
 func (a *auditor) loggedIn(user string) {
@@ -166,6 +177,8 @@ func (a *auditor) loggedIn(user string) {
 	a.keys("#confirm", pw+" 2")
 	a.click("password changed", "main button[type=submit]", "Your password was changed")
 	a.page("session inspector logged in", "/session", "Keys and values")
+	a.page("sessions", "/sessions", "This session")
+	a.click("sessions, others ended", "main form[action='/sessions/end-others'] button", "This session")
 	a.page("logout page logged in", "/logout", "You are logged in as")
 	a.page("404 logged in", "/nope", "Page not found")
 	a.submitForm("405 logged in", "/session", nil, "Method not allowed")

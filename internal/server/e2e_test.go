@@ -253,6 +253,10 @@ func TestCrossOriginPostRejected(t *testing.T) {
 	if res.status != http.StatusForbidden || len(res.cookies) != 0 {
 		t.Fatalf("cross-origin POST: status %d, cookies %q", res.status, res.cookies)
 	}
+	// A page saying why, not net/http's plain-text refusal.
+	if !strings.Contains(res.body, "<h1>") || strings.Contains(res.body, "cross-origin request detected") {
+		t.Errorf("cross-origin refusal body %q", res.body)
+	}
 }
 
 // TestDotSegmentsCannotLeaveALocation: a path that walks out of one

@@ -119,6 +119,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	protect := http.NewCrossOriginProtection()
+	protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.page(w, r, http.StatusForbidden)
+	}))
 	// The security headers go on every response, the recovered panic's
 	// 500 and CrossOriginProtection's 403 included.
 	secure := headers.Middleware(headers.Defaults(), func(r *http.Request) []headers.Rule {

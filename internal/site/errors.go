@@ -26,6 +26,7 @@ const (
 	errTooLarge                  // the body is over maxBodyBytes: 413
 	errMethod                    // the method is not allowed here: 405
 	errNotConfigured             // the feature needs a user store: 501
+	errForbidden                 // refused before the site ran (cross-origin post, address): 403
 )
 
 // Error is an error with a code from the vocabulary and a message meant
@@ -61,6 +62,7 @@ var problems = map[code]problem{
 	errUnavailable:   {http.StatusServiceUnavailable, "Service unavailable", "Sessions cannot be read right now. Please try again in a moment."},
 	errTooLarge:      {http.StatusRequestEntityTooLarge, "Form too large", "The form you sent is larger than this site accepts."},
 	errMethod:        {http.StatusMethodNotAllowed, "Method not allowed", "This page cannot be used that way."},
+	errForbidden:     {http.StatusForbidden, "Request refused", "This request was refused: it came from a form on another site, or from an address this page does not accept."},
 	errNotConfigured: {http.StatusNotImplemented, "Not available", "This site has no user store configured, so accounts cannot be created or changed here."},
 }
 
@@ -116,12 +118,16 @@ type pages struct {
 	a *app
 }
 
-// ErrorPage writes the site's page for a failure status (500 or 503)
-// without logging: the caller has logged it.
+// ErrorPage writes the site's page for a failure status (403 from the
+// cross-origin protection or an address refused, 500 or 503) without logging: the caller has
+// logged it.
 func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
 	c := errInternal
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		c = errUnavailable
+	case http.StatusForbidden:
+		c = errForbidden
 	}
 	pr := problems[c]
 	p.a.render(w, r, pr.status, "error.html", &pageData{Title: pr.title, Message: pr.message})
