@@ -138,12 +138,15 @@ func (a *auditor) phone(user string) {
 	a.page("home logged in", "/", "Welcome back")
 	a.page("password", "/password", "Change your password")
 	a.page("session inspector logged in", "/session", "Keys and values")
-	// Last, as it throttles this address: wrong logins until the 429.
+	// Last, as it throttles this address: logged out, wrong logins until
+	// the 429.
+	a.clickTo("log out", "nav button.link", "You are logged out.")
 	for i := 0; !a.mainContains("Too many failed logins"); i++ {
 		if i > 20 {
 			a.t.Fatal("the login form never throttled")
 		}
 		chromeRun(a.t, a.ctx, "login form", chromedp.Navigate(a.base+"/login?next=/private/"), chromeWaitText("Log in"))
+		a.keys("#httpd_username", user)
 		a.keys("#httpd_password", "wrong")
 		a.clickTo("login refused", "main button[type=submit]", "There is a problem")
 	}
