@@ -212,7 +212,6 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		if first == "" {
 			first = addr
 		}
-		logger.Info("websession listening", "url", scheme+"://"+addr, "config", cfg.File, "server_root", cfg.ServerRoot)
 		fmt.Fprintln(opts.stdout, strings.Replace(startupLine(addr, cfg.File, cfg.ServerRoot), "http://", scheme+"://", 1))
 		go func() {
 			if l.HTTPS {
