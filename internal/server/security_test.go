@@ -189,21 +189,7 @@ func TestHealthReportsDependencies(t *testing.T) {
 		if res := do(t, "GET", base+"/healthz", nil); res.status != 200 {
 			t.Fatalf("healthy: %d %q", res.status, res.body)
 		}
-		// The database goes away: it refuses new connections and ends
-		// the pool's.
-		var name string
-		if err := db.Get(&name, "SELECT current_database()"); err != nil {
-			t.Fatal(err)
-		}
-		admin := pgtest.Open(t) // another database of the same cluster
-		for _, q := range []string{
-			`ALTER DATABASE "` + name + `" ALLOW_CONNECTIONS false`,
-			`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`,
-		} {
-			if _, err := admin.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
+		takeDown(t, db)
 		res := do(t, "GET", base+"/healthz", nil)
 		if res.status != 503 || !strings.Contains(res.body, "database: unreachable") || !strings.Contains(res.body, "user store (dbd): failing") {
 			t.Fatalf("database down: %d %q", res.status, res.body)
