@@ -325,3 +325,30 @@ func TestDBStoreCustomQueryNotCached(t *testing.T) {
 		t.Fatal("custom query cached")
 	}
 }
+
+// TestDBStoreCaseInsensitiveCheckIndexed proves registration's
+// case-insensitive check reads an index, not the whole table: with
+// sequential scans disabled the plan must still avoid one.
+func TestDBStoreCaseInsensitiveCheckIndexed(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	if err := database.Migrate(ctx, db, "up", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SET enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	if err := conn.SelectContext(ctx, &plan, `EXPLAIN SELECT 1 FROM users WHERE lower(name) = lower($1::text)`, "Alice"); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Contains(text, "Seq Scan") || !strings.Contains(text, "users_name_lower_idx") {
+		t.Fatalf("the case-insensitive name check does not use users_name_lower_idx:\n%s", text)
+	}
+}
