@@ -25,13 +25,13 @@ func newSite(d server.SiteDeps) (http.Handler, error) {
 	}
 	switch {
 	case login.Cookie.Name != "":
-		opts.CookieName = login.Cookie.Name
+		opts.CookieName, opts.CookieAttrs = login.Cookie.Name, login.Cookie.Attrs
 		opts.StoreName = fmt.Sprintf("cookie %q", login.Cookie.Name)
 		if len(login.Crypto.Passphrases) > 0 {
 			opts.StoreName = fmt.Sprintf("encrypted cookie %q (%s)", login.Cookie.Name, login.Crypto.Cipher)
 		}
 	case login.DBD.CookieName != "":
-		opts.CookieName = login.DBD.CookieName
+		opts.CookieName, opts.CookieAttrs = login.DBD.CookieName, login.DBD.CookieAttrs
 		opts.StoreName = fmt.Sprintf("PostgreSQL session table, id in cookie %q", login.DBD.CookieName)
 	}
 	if login.Auth.Name == "" {

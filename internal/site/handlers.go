@@ -14,6 +14,7 @@ import (
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/session"
+	"github.com/websession/websession/internal/session/cookie"
 	"github.com/websession/websession/internal/users"
 )
 
@@ -407,7 +408,10 @@ const mask = "••••••••"
 // inspect shows the session: the raw cookie, the decoded table with
 // password values masked, the expiry and the store.
 func (a *app) inspect(w http.ResponseWriter, r *http.Request) error {
-	in := &inspection{Store: a.opts.StoreName, CookieName: a.opts.CookieName}
+	// The name the cookie has on this request: over TLS the store sends
+	// and reads it with the __Host- prefix.
+	name, _ := cookie.ForRequest(r, a.opts.CookieName, a.opts.CookieAttrs)
+	in := &inspection{Store: a.opts.StoreName, CookieName: name}
 	s, err := session.Load(r)
 	var secrets []string
 	switch {

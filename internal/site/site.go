@@ -42,8 +42,9 @@ type Options struct {
 	// `encrypted cookie "session"`.
 	StoreName string
 	// CookieName is the session cookie's name, so that the inspector can
-	// show its raw value from the request.
-	CookieName string
+	// show its raw value from the request; CookieAttrs its attributes as
+	// configured, which decide its name over TLS (the __Host- prefix).
+	CookieName, CookieAttrs string
 	// Logger receives internal errors, once each; nil discards.
 	Logger *slog.Logger
 	// Fail answers the failures that are the server's (internal errors, an

@@ -25,7 +25,10 @@ import (
 	"github.com/websession/websession/internal/users"
 )
 
-const cookieName = "session"
+const (
+	cookieName  = "session"
+	cookieAttrs = "path=/;HttpOnly;SameSite=Lax"
+)
 
 // testSite is the site behind the real session middleware (encrypted
 // cookie store, SessionHeader), authform's login and logout handlers and
@@ -45,6 +48,7 @@ type siteConfig struct {
 	noHeader   bool        // SessionHeader ""
 	store      session.Store
 	skipAuthMW bool
+	tls        bool // served over TLS: the cookie gets its __Host- name
 }
 
 func newSite(t *testing.T, cfg siteConfig) *testSite {
@@ -61,7 +65,7 @@ func newSite(t *testing.T, cfg siteConfig) *testSite {
 	}
 	var store session.Store = cfg.store
 	if store == nil {
-		cs, err := cookie.NewStore(cookie.Options{Name: cookieName, Attrs: "path=/;HttpOnly;SameSite=Lax"})
+		cs, err := cookie.NewStore(cookie.Options{Name: cookieName, Attrs: cookieAttrs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +90,7 @@ func newSite(t *testing.T, cfg siteConfig) *testSite {
 		SessionHeader: "X-Replace-Session",
 		StoreName:     `encrypted cookie "session"`,
 		CookieName:    cookieName,
+		CookieAttrs:   cookieAttrs,
 		Logger:        logger,
 	}
 	if cfg.noUsers {
@@ -127,7 +132,12 @@ func newSite(t *testing.T, cfg siteConfig) *testSite {
 			pages.ServeHTTP(w, r)
 		}
 	})
-	ts.srv = httptest.NewServer(mw(route))
+	ts.srv = httptest.NewUnstartedServer(mw(route))
+	if cfg.tls {
+		ts.srv.StartTLS()
+	} else {
+		ts.srv.Start()
+	}
 	t.Cleanup(ts.srv.Close)
 	return ts
 }
@@ -144,6 +154,7 @@ func (ts *testSite) client() *client {
 		ts.t.Fatal(err)
 	}
 	return &client{ts: ts, c: &http.Client{
+		Transport:     ts.srv.Client().Transport, // trusts the TLS server's certificate
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -192,7 +203,7 @@ func (c *client) post(path string, form url.Values) response {
 func (c *client) sessionCookie() string {
 	u, _ := url.Parse(c.ts.srv.URL)
 	for _, ck := range c.c.Jar.Cookies(u) {
-		if ck.Name == cookieName {
+		if ck.Name == cookieName || ck.Name == cookie.HostPrefix+cookieName {
 			return ck.Value
 		}
 	}
@@ -639,14 +650,16 @@ func TestPasswordRulesOnPage(t *testing.T) {
 
 func TestInspectorMasksPassword(t *testing.T) {
 	t.Parallel()
-	for _, plain := range []bool{false, true} {
-		name := "encrypted"
-		if plain {
-			name = "plain"
-		}
+	for name, cfg := range map[string]siteConfig{
+		"encrypted": {},
+		"plain":     {plain: true},
+		// Over TLS the cookie is sent as __Host-session: the raw value
+		// shown is that one's, not nothing.
+		"tls": {tls: true},
+	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ts := newSite(t, siteConfig{plain: plain})
+			ts := newSite(t, cfg)
 			c := ts.client()
 			pw := "secret password"
 			wantStatus(t, c.register("alice", pw), http.StatusSeeOther, "/private/")
