@@ -178,6 +178,14 @@ func TestProductionConfiguration(t *testing.T) {
 		res, _ = b.get("/private/")
 		expect(t, res, http.StatusOK, "")
 	}
+	// The login POST is logged with the user it logs in (%u), a refused
+	// one without a user.
+	res, _ = b.post("/logout", nil)
+	expect(t, res, http.StatusTemporaryRedirect, "")
+	res, _ = b.post("/login", url.Values{"httpd_username": {"erin"}, "httpd_password": {"wrong horse"}})
+	expect(t, res, http.StatusUnauthorized, "")
+	res, _ = b.post("/login", url.Values{"httpd_username": {"erin"}, "httpd_password": {"correct horse"}})
+	expect(t, res, http.StatusFound, "/private/")
 
 	// A forged X-Forwarded-For from a client that is not the proxy changes
 	// nothing; from the proxy (127.0.0.2) it names the client.
@@ -193,6 +201,27 @@ func TestProductionConfiguration(t *testing.T) {
 			t.Fatal(err)
 		}
 		res.Body.Close()
+	}
+
+	// The session inspector shows the client address remoteip decided on.
+	for _, c := range []struct {
+		client     *http.Client
+		want, lack string
+	}{
+		{http.DefaultClient, "<dd>127.0.0.1</dd>", "198.51.100.7"},
+		{fromProxy, "<dd>198.51.100.7 (through the proxy at 127.0.0.2)</dd>", "<dd>127.0.0.2"},
+	} {
+		req, _ := http.NewRequest("GET", plain+"/session", nil)
+		req.Header.Set("X-Forwarded-For", "198.51.100.7")
+		res, err := c.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), c.want) || strings.Contains(string(body), c.lack) {
+			t.Errorf("/session: %d, want %s and no %s in:\n%s", res.StatusCode, c.want, c.lack, body)
+		}
 	}
 
 	// Metrics: the monitoring host (127.0.0.1) may read them, read back
@@ -234,6 +263,12 @@ func TestProductionConfiguration(t *testing.T) {
 	logText := waitFor(t, filepath.Join(root, "logs", "access.log"), `"GET /metrics HTTP/1.1" 403`)
 	if !regexp.MustCompile(`(?m)^127\.0\.0\.1 - erin \[[^]]+\] "GET /private/ HTTP/2\.0" 200 \d+ "-" "Go-http-client/2\.0"$`).MatchString(logText) {
 		t.Errorf("no combined line for erin's private page:\n%s", logText)
+	}
+	if !regexp.MustCompile(`(?m)^127\.0\.0\.1 - erin \[[^]]+\] "POST /login HTTP/2\.0" 302 `).MatchString(logText) {
+		t.Errorf("the login POST is not logged with the user it logged in:\n%s", logText)
+	}
+	if !regexp.MustCompile(`(?m)^127\.0\.0\.1 - - \[[^]]+\] "POST /login HTTP/2\.0" 401 `).MatchString(logText) {
+		t.Errorf("the refused login POST is not logged without a user:\n%s", logText)
 	}
 	if !regexp.MustCompile(`(?m)^127\.0\.0\.1 - - .*"GET /\?forged HTTP/1\.1" 200`).MatchString(logText) {
 		t.Errorf("the forged header changed the client address:\n%s", logText)

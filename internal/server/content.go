@@ -10,7 +10,6 @@ import (
 
 	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/config"
-	"github.com/websession/websession/internal/logconfig"
 	"github.com/websession/websession/internal/session"
 )
 
@@ -32,9 +31,6 @@ func newContent(cfg *config.Config, site http.Handler, logger *slog.Logger) *con
 }
 
 func (c *content) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if user, ok := authform.User(r); ok {
-		logconfig.SetUser(r, user) // the access log's %u
-	}
 	for _, a := range c.cfg.ScriptAliases {
 		if rest, ok := aliasMatch(a.URLPath, r.URL.Path); ok {
 			c.cgi(w, r, a, rest)

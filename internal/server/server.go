@@ -16,6 +16,7 @@ import (
 	"github.com/websession/websession/internal/authzhost"
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/headers"
+	"github.com/websession/websession/internal/logconfig"
 	"github.com/websession/websession/internal/metrics"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
@@ -310,7 +311,23 @@ func (b *builder) chain(ctx context.Context, p *plan, content http.Handler) (htt
 	}
 	// The slot outside the session middleware lets a per-user store see,
 	// when it saves, the user authentication found inside.
-	return authform.RecordUser(h), nil
+	return authform.RecordUser(logUser(h)), nil
+}
+
+// logUser gives the access log's %u the user authentication found for the
+// request, once the request is answered: the one Protect let in, and on a
+// login POST the one that just logged in, as mod_auth_form sets r->user
+// (it also sets it for a refused login; we do not, so that a password
+// typed into the name field never reaches the log).
+func logUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if user, ok := authform.User(r); ok {
+				logconfig.SetUser(r, user)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (b *builder) sessionConfig(ctx context.Context, p *plan) (session.Config, error) {
