@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/websession/websession/internal/authform"
+	"github.com/websession/websession/internal/remoteip"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/session/cookie"
@@ -119,10 +120,7 @@ func (a *app) register(w http.ResponseWriter, r *http.Request) error {
 	if f.ok() {
 		// The throttle's user key is the address too: it counts per client,
 		// never for all registrations together.
-		key := registerKey + r.RemoteAddr
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			key = registerKey + host
-		}
+		key := registerKey + hostOf(r.RemoteAddr)
 		d, err := a.registers.Begin(r.Context(), r, key)
 		if err != nil {
 			return err
@@ -396,6 +394,10 @@ type inspection struct {
 	Expiry     *time.Time
 	Entries    []inspected
 	Off        bool
+	// Client is the client address as mod_remoteip decided it (what the
+	// throttle, the access log and CGI's REMOTE_ADDR see); Proxy is the
+	// peer it came through when that differs.
+	Client, Proxy string
 }
 
 type inspected struct {
@@ -411,7 +413,10 @@ func (a *app) inspect(w http.ResponseWriter, r *http.Request) error {
 	// The name the cookie has on this request: over TLS the store sends
 	// and reads it with the __Host- prefix.
 	name, _ := cookie.ForRequest(r, a.opts.CookieName, a.opts.CookieAttrs)
-	in := &inspection{Store: a.opts.StoreName, CookieName: name}
+	in := &inspection{Store: a.opts.StoreName, CookieName: name, Client: hostOf(r.RemoteAddr)}
+	if peer := hostOf(remoteip.Peer(r)); peer != in.Client {
+		in.Proxy = peer
+	}
 	s, err := session.Load(r)
 	var secrets []string
 	switch {
@@ -451,6 +456,14 @@ func (a *app) inspect(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	a.render(w, r, http.StatusOK, "session.html", &pageData{Inspect: in})
 	return nil
+}
+
+// hostOf is the address of a host:port, or all of it when it has no port.
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // maskCookie shows the start and length of a cookie value, never all of
