@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/websession/websession/internal/pgtest"
+	"github.com/websession/websession/internal/site"
 )
 
 // cookieOnPostgres is configs/postgres.conf with the session in an
@@ -314,5 +315,26 @@ func TestRecordSurvivesRestart(t *testing.T) {
 	restarted := startServerIn(t, root, conf, nil)
 	if s := status(thief(copied, restarted), "/private/"); s != http.StatusFound {
 		t.Fatalf("after a restart the logged-out copy answers %d, want 302 to the login", s)
+	}
+}
+
+// TestRegistrationThrottleAcrossServers (issue 15.5): two servers on one
+// database allow one client address site.DefaultRegistrations accounts
+// together, not that many each.
+func TestRegistrationThrottleAcrossServers(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+	conf := shipped(t, "postgres.conf")
+	bases := []string{startServerEnv(t, conf, env), startServerEnv(t, conf, env)}
+	register := func(i int) *http.Response {
+		v := newVisitor(t, bases[i%2])
+		res, _ := v.post("/register", url.Values{"username": {fmt.Sprintf("user%d", i)}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+		return res
+	}
+	for i := range site.DefaultRegistrations {
+		expect(t, register(i), http.StatusSeeOther, "/private/")
+	}
+	for i := site.DefaultRegistrations; i < site.DefaultRegistrations+2; i++ {
+		expect(t, register(i), http.StatusTooManyRequests, "")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/server"
 	"github.com/websession/websession/internal/site"
 )
@@ -20,8 +21,13 @@ func newSite(d server.SiteDeps) (http.Handler, error) {
 		Users:         d.Users,
 		Throttle:      d.Throttle,
 		Logins:        d.Logins,
-		Fail:          d.Fail,
-		Logger:        d.Logger,
+		// Counted in the database when there is one, so that several
+		// servers together allow one limit per address.
+		RegisterThrottle: authform.NewThrottle(authform.ThrottleOptions{
+			Name: "register", Failures: site.DefaultRegistrations, Window: site.DefaultRegistrationWindow, DB: d.DB,
+		}),
+		Fail:   d.Fail,
+		Logger: d.Logger,
 	}
 	switch {
 	case login.Cookie.Name != "":

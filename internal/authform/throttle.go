@@ -58,6 +58,11 @@ type ThrottleOptions struct {
 	// Off turns throttling off (AuthFormThrottle Off): every attempt may
 	// proceed and nothing is counted.
 	Off bool
+	// Name keeps this throttle's counters apart from those of other
+	// throttles on the same database (the login throttle has none; the
+	// site's registration throttle is "register"), so that one kind of
+	// attempt never counts against another's limit.
+	Name string
 }
 
 // Throttle counts password attempts per user name, per client address
@@ -73,6 +78,7 @@ type Throttle struct {
 	window   time.Duration
 	now      func() time.Time
 	off      bool
+	name     string
 	counter  counter
 }
 
@@ -96,7 +102,7 @@ type throttleKey struct {
 
 // NewThrottle returns a Throttle.
 func NewThrottle(opts ThrottleOptions) *Throttle {
-	t := &Throttle{failures: opts.Failures, window: opts.Window, now: opts.Now, off: opts.Off}
+	t := &Throttle{failures: opts.Failures, window: opts.Window, now: opts.Now, off: opts.Off, name: opts.Name}
 	if t.failures <= 0 {
 		t.failures = DefaultThrottleFailures
 	}
@@ -123,9 +129,9 @@ func NewThrottle(opts ThrottleOptions) *Throttle {
 func (t *Throttle) keys(r *http.Request, user string) []throttleKey {
 	addr := clientAddr(r)
 	return []throttleKey{
-		{name: "p\x00" + user + "\x00" + addr, limit: t.failures, reset: true},
-		{name: "u\x00" + user, limit: UserFactor * t.failures},
-		{name: "a\x00" + addr, limit: AddressFactor * t.failures},
+		{name: t.name + "p\x00" + user + "\x00" + addr, limit: t.failures, reset: true},
+		{name: t.name + "u\x00" + user, limit: UserFactor * t.failures},
+		{name: t.name + "a\x00" + addr, limit: AddressFactor * t.failures},
 	}
 }
 

@@ -168,6 +168,32 @@ func TestThrottleShared(t *testing.T) {
 	}
 }
 
+// TestThrottleNamesKeepCountersApart: on one database, attempts counted by
+// a named throttle (registrations) never count against the login
+// throttle's limits, not even the client address's, and the other way
+// round.
+func TestThrottleNamesKeepCountersApart(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Open(t)
+	if err := database.Migrate(context.Background(), db, "up", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	logins := NewThrottle(ThrottleOptions{Failures: 1, Window: time.Minute, DB: db})
+	registrations := NewThrottle(ThrottleOptions{Failures: 1, Window: time.Minute, DB: db, Name: "register"})
+	// One address: the login throttle allows it AddressFactor attempts.
+	for i := range AddressFactor {
+		if d := begin(t, registrations, "192.0.2.7:1", fmt.Sprintf("user%d", i)); d != 0 {
+			t.Fatalf("registration %d throttled", i+1)
+		}
+	}
+	if d := begin(t, registrations, "192.0.2.7:1", "another"); d == 0 {
+		t.Fatal("the registration throttle's address limit did not hold")
+	}
+	if d := begin(t, logins, "192.0.2.7:1", "alice"); d != 0 {
+		t.Fatal("registrations counted against the login throttle's address limit")
+	}
+}
+
 // TestThrottleOddNames: user names PostgreSQL could not store as text
 // (NUL, invalid UTF-8) and very long ones are counted like any other.
 func TestThrottleOddNames(t *testing.T) {

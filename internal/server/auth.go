@@ -51,7 +51,7 @@ func (a *authBuilder) loginsFor(set *config.Settings) *authform.Logins {
 // siteDeps is the login realm the site shares: its first user store and
 // its throttle, the very ones the login handler at that path uses.
 func (a *authBuilder) siteDeps(login *config.Settings) (SiteDeps, error) {
-	sd := SiteDeps{Login: login, Logger: a.deps.Logger, Fail: a.fail, Throttle: a.throttle(login.Auth.Throttle), Logins: a.loginsFor(login)}
+	sd := SiteDeps{Login: login, Logger: a.deps.Logger, Fail: a.fail, Throttle: a.throttle(login.Auth.Throttle), Logins: a.loginsFor(login), DB: a.deps.DB}
 	if login.Auth.Name == "" || login.Handler != "form-login-handler" {
 		return sd, nil
 	}

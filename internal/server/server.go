@@ -80,6 +80,10 @@ type SiteDeps struct {
 	// Logins is the login handler's record of logins, so that the site's
 	// own logins (registration, password change) are recorded alike.
 	Logins *authform.Logins
+	// DB is the configuration's database (nil without DBD), for what the
+	// site keeps that every server on it must share: the registration
+	// throttle's counters.
+	DB     *sqlx.DB
 	Logger *slog.Logger
 }
 
