@@ -189,6 +189,10 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		cert = ssl.NewCertificate(g.cert)
 	}
 
+	// Listen for SIGHUP before the listening lines go out: whoever reads
+	// them may signal at once, and an unhandled SIGHUP ends the process.
+	hup, stopSignals := reloadSignals()
+	defer stopSignals()
 	var servers []*http.Server
 	errc := make(chan error, len(cfg.Listeners))
 	var first string
@@ -225,8 +229,6 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		ready(first)
 	}
 
-	hup, stopSignals := reloadSignals()
-	defer stopSignals()
 	var retiring sync.WaitGroup
 	defer retiring.Wait()
 	for running := true; running; {
