@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/jmoiron/sqlx"
@@ -73,6 +76,96 @@ func TestBrowserAccessibilityStoreFailures(t *testing.T) {
 	_, err = db.Exec(`ALTER TABLE users RENAME TO users_away`)
 	mustOK(t, err)
 	a.submitForm("500 user store down", "/register", map[string]string{"username": "bob", "password": "long enough 1", "confirm": "long enough 1"}, "Something went wrong")
+}
+
+// TestBrowserPasswordFeedback types into the new-password fields of
+// registration and password change in Chromium: each of the server's
+// password rules shows as not met for a password that breaks it (the
+// common-password list fetched from the server, the user name typed on
+// the page or shown read-only, white space) and as met for a good one.
+// With scripts disabled the forms still submit and the server says why.
+func TestBrowserPasswordFeedback(t *testing.T) {
+	needChromium(t)
+	text, err := configs.Files.ReadFile(configs.Default)
+	mustOK(t, err)
+	base := startServer(t, string(text))
+	const user, good = "dorothea", "correct horse battery"
+	allRules := []string{"min-runes", "max-bytes", "not-spaces", "distinct", "not-common", "not-name"}
+	breaks := []struct {
+		password string
+		unmet    []string
+	}{
+		{"password", []string{"not-common"}},
+		{"PassWord", []string{"not-common"}},
+		{user, []string{"not-name"}},
+		{"Dorothea1978", []string{"not-name"}},
+		{"        ", []string{"not-spaces", "distinct"}},
+		{"\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000", []string{"not-spaces", "distinct"}},
+		{"abababab", []string{"distinct"}},
+		{"short", []string{"min-runes"}},
+	}
+	a := newAuditor(t, base, 1280)
+	try := func(page string) {
+		t.Helper()
+		for _, b := range breaks {
+			a.retype("#password", b.password)
+			a.wantRules(page+", typing "+jsString(b.password), allRules, b.unmet)
+		}
+		a.retype("#password", good)
+		a.wantRules(page+", typing a good password", allRules, nil)
+	}
+	a.page("register", "/register", "Already registered?")
+	a.keys("#username", user)
+	try("register")
+	a.audit("register, rules marked")
+	a.keys("#confirm", good)
+	a.clickTo("registered", "main button[type=submit]", "Hello, "+user)
+	a.page("password", "/password", "Change your password")
+	try("password")
+	a.audit("password, rules marked")
+
+	// Without script: nothing is marked, and the server refuses what the
+	// script would have marked, with the same words.
+	ctx := newChromium(t)
+	chromeRun(t, ctx, "scripts off", emulation.SetScriptExecutionDisabled(true))
+	chromeRun(t, ctx, "register without script",
+		chromedp.Navigate(base+"/register"), chromeWaitText("Already registered?"),
+		chromedp.SendKeys("#username", "edith", chromedp.ByQuery),
+		chromedp.SendKeys("#password", "password", chromedp.ByQuery),
+		chromedp.SendKeys("#confirm", "password", chromedp.ByQuery))
+	var marked bool
+	chromeRun(t, ctx, "marks without script", chromedp.Evaluate(`document.querySelector("li[data-state]") !== null`, &marked))
+	if marked {
+		t.Error("rules marked with scripts disabled")
+	}
+	chromeRun(t, ctx, "submit without script", chromedp.Click("main button[type=submit]", chromedp.ByQuery),
+		chromeWaitText("one of the 10,000 most common passwords, which attackers try first"))
+	chromeRun(t, ctx, "register without script",
+		chromedp.SendKeys("#password", good, chromedp.ByQuery), chromedp.SendKeys("#confirm", good, chromedp.ByQuery),
+		chromedp.Click("main button[type=submit]", chromedp.ByQuery), chromeWaitText("Hello, edith"))
+}
+
+// retype replaces what sel holds with text, typed.
+func (a *auditor) retype(sel, text string) {
+	a.t.Helper()
+	chromeRun(a.t, a.ctx, "clear "+sel, chromedp.Evaluate(`document.querySelector(`+jsString(sel)+`).value = ""`, nil))
+	a.keys(sel, text)
+}
+
+// wantRules waits until the password rules show unmet as not met and
+// every other rule of all as met.
+func (a *auditor) wantRules(state string, all, unmet []string) {
+	a.t.Helper()
+	var sel []string
+	for _, r := range all {
+		st := "met"
+		if slices.Contains(unmet, r) {
+			st = "unmet"
+		}
+		sel = append(sel, fmt.Sprintf(`li[data-rule=%q][data-state=%q]`, r, st))
+	}
+	js := fmt.Sprintf(`%s.every(s => document.querySelector(s) !== null)`, mustJSON(a.t, sel))
+	chromeRun(a.t, a.ctx, state, chromedp.Poll(js, nil, chromedp.WithPollingTimeout(10*time.Second)))
 }
 
 // auditor is one browser going through the site's pages.
@@ -345,6 +438,13 @@ func (a *auditor) audit(state string) {
 	case os.Getenv("WEBSESSION_ARTIFACTS") != "":
 		chromeScreenshot(a.t, a.ctx, a.shots, name)
 	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	mustOK(t, err)
+	return string(b)
 }
 
 // jsString quotes s as a JavaScript string literal.

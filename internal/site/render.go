@@ -54,7 +54,8 @@ func noticeText(n string) string {
 
 // passwordRules are users.ValidatePassword's limits, for the page.
 type passwordRules struct {
-	MinRunes, MaxBytes int
+	MinRunes, MaxBytes, MinDistinct int
+	Common                          string // where the common-password list is served
 }
 
 // parseTemplates parses every page once, each with base.html.
@@ -96,7 +97,8 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 	if data.Form == nil {
 		data.Form = newForm()
 	}
-	data.Rules = passwordRules{MinRunes: users.MinPasswordRunes, MaxBytes: users.MaxPasswordBytes}
+	data.Rules = passwordRules{MinRunes: users.MinPasswordRunes, MaxBytes: users.MaxPasswordBytes,
+		MinDistinct: users.MinDistinctRunes, Common: commonPasswordsPath}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "base", data); err != nil {
 		a.logger.Error("site: template failed", "page", page, "err", err)

@@ -22,6 +22,9 @@ import (
 // maxBodyBytes bounds every form the site reads.
 const maxBodyBytes = 64 << 10
 
+// commonPasswordsPath serves users.CommonPasswords to static/password.js.
+const commonPasswordsPath = "/static/common-passwords.txt"
+
 // Options configure the site. The integrator fills them from the
 // configuration of the /login location.
 type Options struct {
@@ -150,6 +153,12 @@ func (a *app) routes() http.Handler {
 	r.Get("/sessions", a.handle(a.sessionsPage))
 	r.Post("/sessions/end-others", a.handle(a.endOthers))
 
+	// The live password feedback fetches the list ValidatePassword uses,
+	// so that it marks exactly the passwords the server refuses.
+	r.Get(commonPasswordsPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(users.CommonPasswords()))
+	})
 	files, _ := fs.Sub(static.FS, ".")
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(files)))
 	return r

@@ -637,15 +637,35 @@ func TestPasswordPageUserName(t *testing.T) {
 }
 
 // The new-password fields carry the limits the script checks, from the
-// users package, and load the script; the page works without it.
+// users package, and load the script; the page works without it. Every
+// rule the page lists has a check in the script, and the list of common
+// passwords the script fetches is the one the users package refuses.
 func TestPasswordRulesOnPage(t *testing.T) {
 	ts := newSite(t, siteConfig{})
-	r := ts.client().get("/register")
-	wantBody(t, r, fmt.Sprintf(`data-min-runes="%d" data-max-bytes="%d"`, users.MinPasswordRunes, users.MaxPasswordBytes),
-		`<li data-rule="min-runes">`, `<li data-rule="max-bytes">`, `<script src="/static/password.js" defer></script>`, `novalidate`)
-	js := ts.client().get("/static/password.js")
+	c := ts.client()
+	js := c.get("/static/password.js")
 	wantStatus(t, js, http.StatusOK, "")
-	wantBody(t, js, `"min-runes"`, `"max-bytes"`)
+	for _, page := range []string{"/register", "/password"} {
+		if page == "/password" {
+			wantStatus(t, c.register("alice", "long enough 1"), http.StatusSeeOther, "/private/")
+		}
+		r := c.get(page)
+		wantBody(t, r, fmt.Sprintf(`data-min-runes="%d" data-max-bytes="%d" data-min-distinct="%d" data-common="/static/common-passwords.txt"`,
+			users.MinPasswordRunes, users.MaxPasswordBytes, users.MinDistinctRunes),
+			`<script src="/static/password.js" defer></script>`, `novalidate`, `name="username"`)
+		rules := regexp.MustCompile(`<li data-rule="([a-z-]+)">`).FindAllStringSubmatch(r.body, -1)
+		if len(rules) != 6 {
+			t.Errorf("%s lists %d password rules, want 6", page, len(rules))
+		}
+		for _, m := range rules {
+			wantBody(t, js, fmt.Sprintf("%q: function", m[1]))
+		}
+	}
+	list := c.get("/static/common-passwords.txt")
+	wantStatus(t, list, http.StatusOK, "")
+	if list.body != users.CommonPasswords() || !strings.HasPrefix(list.header.Get("Content-Type"), "text/plain") {
+		t.Errorf("common-password list: %d bytes of %q, want the users package's %d", len(list.body), list.header.Get("Content-Type"), len(users.CommonPasswords()))
+	}
 }
 
 func TestInspectorMasksPassword(t *testing.T) {

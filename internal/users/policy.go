@@ -14,9 +14,15 @@ import (
 //go:embed commonpasswords.txt
 var commonPasswords string
 
-// minDistinctRunes refuses passwords like "aaaaaaaa" or "abababab", which
-// a guesser's repeat patterns find at once.
-const minDistinctRunes = 4
+// MinDistinctRunes is how many different characters a password needs: it
+// refuses passwords like "aaaaaaaa" or "abababab", which a guesser's
+// repeat patterns find at once.
+const MinDistinctRunes = 4
+
+// CommonPasswords returns the list ValidatePassword refuses, one
+// lower-case password a line, sorted bytewise, so that the site's live
+// feedback refuses exactly the same ones.
+func CommonPasswords() string { return commonPasswords }
 
 // ValidatePassword checks a new password for the user name (OWASP ASVS
 // 2.1): at least MinPasswordRunes characters and at most MaxPasswordBytes
@@ -37,8 +43,8 @@ func ValidatePassword(name, password string) error {
 		return bad("The password cannot contain a NUL character.")
 	case strings.TrimSpace(password) == "":
 		return bad("The password cannot be only spaces.")
-	case distinctRunes(password) < minDistinctRunes:
-		return bad(fmt.Sprintf("The password repeats too few different characters; use at least %d different ones.", minDistinctRunes))
+	case distinctRunes(password) < MinDistinctRunes:
+		return bad(fmt.Sprintf("The password repeats too few different characters; use at least %d different ones.", MinDistinctRunes))
 	case isCommonPassword(password):
 		return bad("This password is one of the 10,000 most common passwords, which attackers try first. Choose another.")
 	case closeToName(name, password):
