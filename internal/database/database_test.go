@@ -37,21 +37,25 @@ func TestMigrateUpStatusDownUp(t *testing.T) {
 		}
 		return strings.Join(names, ",")
 	}
-	const allTriggers = "session_notify,session_notify_truncate,users_notify,users_notify_truncate"
+	const (
+		allTriggers = "session_notify,session_notify_truncate,session_notify_update,users_notify,users_notify_truncate"
+		oldTriggers = "session_notify,session_notify_truncate,users_notify,users_notify_truncate" // before 00007
+	)
 	steps := []struct {
 		cmd          string
 		wantOut      []string
 		wantTables   string
 		wantTriggers string
 	}{
-		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql", "OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00006_users_name_lower.sql"}, "session,session_revocation,users", allTriggers},
+		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql", "OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00006_users_name_lower.sql", "OK    up 00007_notify_not_on_refresh.sql"}, "session,session_revocation,users", allTriggers},
 		{"up", []string{"no pending migrations"}, "session,session_revocation,users", allTriggers},
-		{"status", []string{"00001_sessions.sql", "00002_users.sql", "00003_notify.sql", "00004_revocation.sql", "00006_users_name_lower.sql"}, "session,session_revocation,users", allTriggers},
-		{"down", []string{"OK    down 00006_users_name_lower.sql"}, "session,session_revocation,users", allTriggers},
-		{"down", []string{"OK    down 00004_revocation.sql"}, "session,users", allTriggers},
+		{"status", []string{"00001_sessions.sql", "00002_users.sql", "00003_notify.sql", "00004_revocation.sql", "00006_users_name_lower.sql", "00007_notify_not_on_refresh.sql"}, "session,session_revocation,users", allTriggers},
+		{"down", []string{"OK    down 00007_notify_not_on_refresh.sql"}, "session,session_revocation,users", oldTriggers},
+		{"down", []string{"OK    down 00006_users_name_lower.sql"}, "session,session_revocation,users", oldTriggers},
+		{"down", []string{"OK    down 00004_revocation.sql"}, "session,users", oldTriggers},
 		{"down", []string{"OK    down 00003_notify.sql"}, "session,users", ""},
-		{"status", []string{"pending                   00003_notify.sql", "pending                   00004_revocation.sql", "pending                   00006_users_name_lower.sql"}, "session,users", ""},
-		{"up", []string{"OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00006_users_name_lower.sql"}, "session,session_revocation,users", allTriggers},
+		{"status", []string{"pending                   00003_notify.sql", "pending                   00004_revocation.sql", "pending                   00006_users_name_lower.sql", "pending                   00007_notify_not_on_refresh.sql"}, "session,users", ""},
+		{"up", []string{"OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00006_users_name_lower.sql", "OK    up 00007_notify_not_on_refresh.sql"}, "session,session_revocation,users", allTriggers},
 	}
 	for _, s := range steps {
 		var out strings.Builder

@@ -1,9 +1,11 @@
 // Package rowcache keeps rows read from PostgreSQL in memory and drops them
 // when PostgreSQL says they changed: a trigger (migrations/00003) sends
-// NOTIFY with the row's key on every update and delete, and a Listener
-// LISTENs on one connection per server. A change made by another server,
-// by Apache's mod_session_dbd or by hand in psql evicts the entry on every
-// server.
+// NOTIFY with the row's key on every update and delete (but a session
+// row's refresh, which only moves its expiry later: migrations/00007, so
+// a cached copy stays right until the expiry it was read with), and a
+// Listener LISTENs on one connection per server. A change made by another
+// server, by Apache's mod_session_dbd or by hand in psql evicts the entry
+// on every server.
 //
 // The rules the caches keep:
 //   - an entry is never served after its invalidation has been processed,

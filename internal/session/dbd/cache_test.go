@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/pgtest"
@@ -425,5 +426,84 @@ func TestCacheOnlyWithTheManualsStatements(t *testing.T) {
 		if _, ok := srv.cache.Get(sess.ID, nowµs); ok != tt.cached {
 			t.Errorf("%s: cached %v, want %v", tt.name, ok, tt.cached)
 		}
+	}
+}
+
+// TestRefreshNotNotified: a SessionMaxAge refresh (same key, later expiry)
+// sends no notification, so it costs no cluster-wide notify lock and no
+// server drops its copy; this server's cache takes the new expiry without
+// reading the row back; the other server keeps serving the copy it has
+// until the expiry it read. Notifications arrive in commit order, so the
+// first one after the refresh being a later delete's proves the refresh
+// sent none.
+func TestRefreshNotNotified(t *testing.T) {
+	t.Parallel()
+	db, dsn := migratedURL(t)
+	a := newCachedServer(t, dsn, dsn)
+	b := newCachedServer(t, dsn, dsn)
+	const id, other = "21111111-2222-4333-8444-555555555555", "31111111-2222-4333-8444-555555555555"
+	for _, k := range []string{id, other} {
+		if _, err := db.Exec(`insert into session (key, value, expiry) values ($1, 'x=1', $2)`, k, nowµs+1e6); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []*cachedServer{a, b} {
+		if _, ok := s.load(t, id); !ok || !s.holds(id) {
+			t.Fatal("row not read and cached")
+		}
+	}
+
+	l := pq.NewListener(dsn, time.Millisecond, time.Second, nil)
+	defer l.Close()
+	if err := l.Listen(rowcache.SessionChannel); err != nil {
+		t.Fatal(err)
+	}
+
+	// The refresh, as the session middleware asks for it: unchanged, a
+	// later expiry.
+	sess := session.New()
+	sess.ID = id
+	sess.Expiry = nowµs + 3e9
+	if err := a.st.Save(httptest.NewRequest("GET", "/", nil), http.Header{}, sess, "x=1"); err != nil {
+		t.Fatal(err)
+	}
+	if sess.ID != id {
+		t.Fatal("a refresh renamed the row")
+	}
+	if _, err := db.Exec(`delete from session where key = $1`, other); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-l.Notify:
+		if n == nil || n.Extra != other {
+			t.Fatalf("first notification after the refresh: %+v, want the delete of %s", n, other)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification of the delete")
+	}
+
+	if _, ok := a.cache.Get(id, nowµs+2e9); !ok {
+		t.Fatal("server A's cache did not take the refreshed expiry")
+	}
+	if !b.holds(id) {
+		t.Fatal("server B dropped its copy on a refresh")
+	}
+	if _, ok := b.cache.Get(id, nowµs+1e6); ok {
+		t.Fatal("server B serves its copy past the expiry it read")
+	}
+
+	// A shortened expiry, and a value changed by hand under the same key,
+	// are still notified.
+	for _, q := range []string{
+		`update session set expiry = expiry - 1 where key = $1`,
+		`update session set value = 'x=2' where key = $1`,
+	} {
+		if _, ok := b.load(t, id); !ok || !b.holds(id) {
+			t.Fatalf("before %q: row not cached", q)
+		}
+		if _, err := db.Exec(q, id); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, q+" noticed", func() bool { return !b.holds(id) })
 	}
 }

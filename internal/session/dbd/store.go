@@ -430,16 +430,20 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 // write renames the row oldKey to newKey with the new value, or inserts it
 // when there is no such row, and returns the key the row has now.
 //
-// This server's cache forgets oldKey at once, without waiting for the
-// notification, and learns the row under a new key (the next request of
-// this client finds it without a query).
+// This server's cache forgets a renamed oldKey at once, without waiting
+// for the notification, and learns the row as written (the next request
+// of this client finds it without a query). A refresh under the same key
+// is not notified (migration 00007): the other servers' copies stay right
+// until the expiry they read, and this server's copy takes the new one.
 func (st *Store) write(ctx context.Context, encoded string, expiry int64, newKey, oldKey string) (string, error) {
 	tok := st.cache.Begin()
 	if oldKey != "" {
 		n, err := st.exec(ctx, st.upd, encoded, expiry, newKey, oldKey)
-		st.cache.Invalidate(oldKey)
+		if err != nil || n == 0 || newKey != oldKey {
+			st.cache.Invalidate(oldKey)
+		}
 		if err != nil || n > 0 {
-			if err == nil && newKey != oldKey {
+			if err == nil {
 				st.cache.Put(tok, newKey, encoded, expiry)
 			}
 			return newKey, err
