@@ -446,3 +446,55 @@ func TestDatabaseCommands(t *testing.T) {
 		t.Fatalf("migrate without a database: %v", err)
 	}
 }
+
+// TestFailedLoginKeepsName: every way a login can fail, at the login
+// handler and inline at a protected page, answers the login form again
+// with the typed user name, a message tied to the field at fault and
+// never the password, instead of a blank form (issue 16).
+func TestFailedLoginKeepsName(t *testing.T) {
+	t.Parallel()
+	root := serverRoot(t)
+	store, err := users.OpenFile(filepath.Join(root, "data", "users.htpasswd"), users.Options{Cost: users.MinCost})
+	mustOK(t, err)
+	mustOK(t, store.Add(context.Background(), "alice", "wonderland"))
+	sites := map[string]string{
+		"/login":                startFile(t, filepath.Join(root, "configs", "default.conf"), nil),
+		"/cgi-bin/session-demo": startFile(t, filepath.Join(root, "configs", "inline.conf"), nil),
+	}
+	for _, tc := range []struct {
+		name, user, pw string
+		status         int
+		want           []string
+	}{
+		{"wrong password", "alice", "not wonderland", http.StatusUnauthorized,
+			[]string{`value="alice"`, "The user name or password is not right.", `id="httpd_username" name="httpd_username"`, `aria-invalid="true" aria-describedby="httpd_username-error"`}},
+		{"unknown user", "Bob", "whatever it is", http.StatusUnauthorized,
+			[]string{`value="Bob"`, "The user name or password is not right."}},
+		{"empty password", "alice", "", http.StatusUnauthorized,
+			[]string{`value="alice"`, "Enter your password.", `aria-invalid="true" aria-describedby="httpd_password-error"`, `href="#httpd_password"`}},
+		{"empty user name", "", "wonderland", http.StatusUnauthorized,
+			[]string{"Enter your user name.", `href="#httpd_username"`}},
+	} {
+		for at, base := range sites {
+			t.Run(tc.name+" at "+at, func(t *testing.T) {
+				t.Parallel()
+				res, body := newVisitor(t, base).post(at, url.Values{"httpd_username": {tc.user}, "httpd_password": {tc.pw}})
+				expect(t, res, tc.status, "")
+				for _, w := range tc.want {
+					if !strings.Contains(body, w) {
+						t.Errorf("answer lacks %s:\n%s", w, body)
+					}
+				}
+				if !strings.Contains(body, "<title>Error: Log in") {
+					t.Errorf("title does not say Error:\n%.400s", body)
+				}
+				if tc.pw != "" && strings.Contains(body, tc.pw) {
+					t.Errorf("the password is in the answer")
+				}
+				if strings.HasPrefix(at, "/cgi-bin") && !strings.Contains(body, `action="`+at+`"`) {
+					t.Errorf("inline refusal does not post back to %s:\n%.600s", at, body)
+				}
+			})
+		}
+	}
+}

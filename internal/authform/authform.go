@@ -414,7 +414,11 @@ func (c *config) login(w http.ResponseWriter, r *http.Request) (f form, user, pw
 	}
 	user, pw = f[c.UsernameField], f[c.PasswordField]
 	if user == "" || pw == "" {
-		c.loginRequired(w, r)
+		// Nothing to check: the page can keep the name and say which
+		// field is empty.
+		if !c.refused(w, r, f, http.StatusUnauthorized, 0) {
+			c.loginRequired(w, r)
+		}
 		return nil, "", "", false
 	}
 	granted, done := c.attempt(w, r, f, user, pw)

@@ -200,6 +200,9 @@ type Refusal struct {
 	// RetryAfter is how long to wait, for a throttled attempt; 0 for a
 	// wrong password.
 	RetryAfter time.Duration
+	// Empty is set when the user name or the password was left empty, so
+	// nothing was checked.
+	Empty bool
 }
 
 var refusalContextKey = &contextKey{"authform refusal"}
@@ -221,6 +224,7 @@ func (c *config) refused(w http.ResponseWriter, r *http.Request, f form, status 
 	}
 	ref := &Refusal{RetryAfter: d}
 	ref.User = f[c.UsernameField]
+	ref.Empty = ref.User == "" || f[c.PasswordField] == ""
 	if loc := f[c.LocationField]; SameSitePath(loc) {
 		ref.Location = loc
 	}

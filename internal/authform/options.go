@@ -82,11 +82,12 @@ type Options struct {
 	// login form, for inline login. It runs with the status forced to 401.
 	// nil gives a small built-in page.
 	ErrorPage401 http.Handler
-	// RefusalPage renders a refused login form (a wrong password, 401, or
-	// too many attempts, 429) instead of redirecting to
-	// AuthFormLoginRequiredLocation, so that the page can keep the typed
-	// user name and where the user was going (RefusalOf), and say when to
-	// try again. nil redirects, as httpd does.
+	// RefusalPage renders a refused login form (a wrong password or an
+	// empty field, 401, or too many attempts, 429) instead of redirecting
+	// to AuthFormLoginRequiredLocation or answering through ErrorPage401,
+	// so that the page can keep the typed user name and where the user was
+	// going (RefusalOf), and say what was wrong and when to try again. nil
+	// does what httpd does.
 	RefusalPage http.Handler
 	// Throttle limits failed logins; share one between the login handler
 	// and every protected location. nil gives a private Throttle with the

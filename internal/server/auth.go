@@ -151,6 +151,11 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 	}
 	if doc, ok := set.ErrorDocuments[http.StatusUnauthorized]; ok && strings.HasPrefix(doc, "/") {
 		opts.ErrorPage401 = errorDocument(doc, content)
+		if a.deps.Site != nil {
+			// An inline login refused: the site's form again, keeping the
+			// typed name and saying why, rather than a blank one.
+			opts.RefusalPage = opts.ErrorPage401
+		}
 	}
 	if set.Handler == "form-login-handler" && a.deps.Site != nil {
 		opts.RefusalPage = refusalPage(set.Location, content)

@@ -21,13 +21,15 @@ import (
 
 // Messages shown next to form fields.
 const (
-	msgLoginFailed   = "The user name or password is not right."
-	msgEnterPassword = "Enter a password."
-	msgEnterCurrent  = "Enter your current password."
-	msgWrongCurrent  = "The current password is not right."
-	msgMismatch      = "The two passwords are not the same."
-	msgTaken         = "That user name is taken."
-	msgNoSession     = "Your account was created. Sessions are off for this page, so please log in."
+	msgLoginFailed        = "The user name or password is not right."
+	msgEnterUser          = "Enter your user name."
+	msgEnterLoginPassword = "Enter your password."
+	msgEnterPassword      = "Enter a password."
+	msgEnterCurrent       = "Enter your current password."
+	msgWrongCurrent       = "The current password is not right."
+	msgMismatch           = "The two passwords are not the same."
+	msgTaken              = "That user name is taken."
+	msgNoSession          = "Your account was created. Sessions are off for this page, so please log in."
 
 	msgTooManyAccounts = "Too many accounts were created from your network. Please try again later."
 )
@@ -53,7 +55,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) error {
 // inline, where the protected page has just refused their session.
 func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	d := &pageData{Form: newForm("httpd_username"), RegisterEnabled: a.opts.Users != nil, Action: "/login"}
+	d := &pageData{Form: newForm("httpd_username", "httpd_password"), RegisterEnabled: a.opts.Users != nil, Action: "/login"}
 	if q.Get("failed") == "1" {
 		d.Form.fail("httpd_username", msgLoginFailed)
 	}
@@ -68,15 +70,24 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	status := http.StatusOK
 	if ref, ok := authform.RefusalOf(r); ok {
-		// A refused login, rendered by the login handler: keep what was
-		// typed and where the user was going.
-		d.Username, d.Next, d.Action, d.Inline = ref.User, ref.Location, "/login", false
-		if ref.RetryAfter > 0 {
+		// A refused login, rendered by the login handler or, inline, by
+		// the protected page: keep what was typed and where the user was
+		// going, never the password.
+		d.Username = ref.User
+		if !d.Inline {
+			d.Next = ref.Location
+		}
+		status = http.StatusUnauthorized
+		switch {
+		case ref.RetryAfter > 0:
 			d.Form.fail("httpd_username", "Too many failed logins for this user name or from this address. Please try again "+authform.InWords(ref.RetryAfter)+".")
 			status = http.StatusTooManyRequests
-		} else {
+		case ref.User == "":
+			d.Form.fail("httpd_username", msgEnterUser)
+		case ref.Empty:
+			d.Form.fail("httpd_password", msgEnterLoginPassword)
+		default:
 			d.Form.fail("httpd_username", msgLoginFailed)
-			status = http.StatusUnauthorized
 		}
 	}
 	noStore(w)
