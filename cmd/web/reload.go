@@ -92,7 +92,11 @@ func build(ctx context.Context, opts options, m *metrics.Metrics) (_ *generation
 	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g.stop = stop
 	g.loop.Go(func() { record.Run(loopCtx) })
-	g.srv, err = server.New(ctx, cfg, server.Deps{Logger: a.logger, DB: a.db, Site: newSite, Cache: a.cache, Record: record, Metrics: m})
+	table := openLoginTable(a)
+	if table != nil {
+		g.loop.Go(func() { table.Run(loopCtx, time.Minute, time.Now) })
+	}
+	g.srv, err = server.New(ctx, cfg, server.Deps{Logger: a.logger, DB: a.db, Site: newSite, Cache: a.cache, Record: record, LoginTable: table, Metrics: m})
 	if err != nil {
 		return nil, err
 	}

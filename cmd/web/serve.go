@@ -11,6 +11,7 @@ import (
 
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/database"
+	"github.com/websession/websession/internal/logins"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
 	"github.com/websession/websession/internal/users"
@@ -77,4 +78,14 @@ func openRecord(ctx context.Context, a *app) (*revocation.Record, error) {
 		backend = revocation.NewFile(filepath.Join(dir, "revocations"), a.logger)
 	}
 	return revocation.Open(ctx, backend, revocation.Options{Logger: a.logger})
+}
+
+// openLoginTable is the table of active logins the sessions page lists:
+// only with a database (every server on it lists the same logins); nil
+// without, where the page shows this session alone.
+func openLoginTable(a *app) *logins.Table {
+	if a.db == nil {
+		return nil
+	}
+	return logins.New(a.db, a.logger)
 }

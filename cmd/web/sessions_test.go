@@ -338,3 +338,110 @@ func TestRegistrationThrottleAcrossServers(t *testing.T) {
 		expect(t, register(i), http.StatusTooManyRequests, "")
 	}
 }
+
+// agent is a transport that sends a browser's User-Agent.
+type agent string
+
+func (a agent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", string(a))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// withAgent is v sending User-Agent ua.
+func withAgent(v *visitor, ua string) *visitor {
+	c := *v.client
+	c.Transport = agent(ua)
+	return &visitor{t: v.t, client: &c, base: v.base}
+}
+
+// listedIDs returns the login ids of the End buttons on a sessions page.
+func listedIDs(body string) []string {
+	var ids []string
+	for _, part := range strings.Split(body, `<input type="hidden" name="id" value="`)[1:] {
+		id, _, _ := strings.Cut(part, `"`)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// TestSessionsListedAndEndedAcrossServers (issue 13.3): with a database,
+// the sessions page lists every live login of the user (browser, address,
+// created, last seen), marks the current one, and its End button ends
+// another session on the other server within a second, which says why;
+// the current one stays. After a logout the login is no longer listed.
+func TestSessionsListedAndEndedAcrossServers(t *testing.T) {
+	for name, conf := range map[string]string{
+		"database session": shipped(t, "postgres.conf"),
+		"encrypted cookie": cookieOnPostgres(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+			aBase, bBase := startServerEnv(t, conf, env), startServerEnv(t, conf, env)
+			laptop := withAgent(newVisitor(t, aBase), "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+			res, _ := laptop.post("/register", url.Values{"username": {"hana"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+			expect(t, res, http.StatusSeeOther, "/private/")
+			phone := withAgent(newVisitor(t, bBase), "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
+			res, _ = phone.post("/login", url.Values{"httpd_username": {"hana"}, "httpd_password": {"twelve chars"}})
+			expect(t, res, http.StatusFound, "/private/")
+			tablet := withAgent(newVisitor(t, bBase), "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36")
+			res, _ = tablet.post("/login", url.Values{"httpd_username": {"hana"}, "httpd_password": {"twelve chars"}})
+			expect(t, res, http.StatusFound, "/private/")
+			// Someone else's login is never listed.
+			other := newVisitor(t, aBase)
+			res, _ = other.post("/register", url.Values{"username": {"ivan"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+			expect(t, res, http.StatusSeeOther, "/private/")
+			for _, v := range []*visitor{phone, tablet} {
+				if s := status(v, "/private/"); s != http.StatusOK {
+					t.Fatalf("not logged in: %d", s)
+				}
+			}
+
+			res, body := laptop.get("/sessions")
+			expect(t, res, http.StatusOK, "")
+			for _, want := range []string{
+				"Firefox on Linux <strong>(this session)</strong>", "Safari on iOS", "Chrome on Android",
+				"<td>127.0.0.1</td>", "Last used", `<time datetime="`, "Log out everywhere else",
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("sessions page lacks %q: %.3000s", want, body)
+				}
+			}
+			ids := listedIDs(body)
+			if len(ids) != 2 {
+				t.Fatalf("%d End buttons, want 2 (the phone and the tablet; not this session, not ivan's): %.3000s", len(ids), body)
+			}
+			// The phone's id: the row that names Safari.
+			_, afterSafari, _ := strings.Cut(body, "Safari on iOS")
+			phoneID := listedIDs(afterSafari)[0]
+
+			res, _ = laptop.post("/sessions/end", url.Values{"id": {phoneID}})
+			expect(t, res, http.StatusSeeOther, "/sessions?ended=one")
+			eventually(t, "the ended session refused on the other server", func() bool {
+				return status(phone, "/private/") == http.StatusFound
+			})
+			if _, body := phone.get("/login?next=/private/"); !strings.Contains(body, "this session was ended from another one") {
+				t.Errorf("the ended session is not told why: %.800s", body)
+			}
+			for _, v := range []*visitor{on(laptop, bBase), tablet} {
+				if s := status(v, "/private/"); s != http.StatusOK {
+					t.Errorf("a session that was not ended answers %d", s)
+				}
+			}
+			_, body = laptop.get("/sessions?ended=one")
+			if strings.Contains(body, "Safari on iOS") || !strings.Contains(body, "That session has ended") || len(listedIDs(body)) != 1 {
+				t.Errorf("after End the page still lists it, or does not say so: %.3000s", body)
+			}
+			// Ending it again, or a login of someone else, changes nothing.
+			for _, id := range []string{phoneID, "not-a-login", strings.Repeat("x", 5000)} {
+				res, _ = laptop.post("/sessions/end", url.Values{"id": {id}})
+				expect(t, res, http.StatusSeeOther, "/sessions?ended=gone")
+			}
+			res, _ = tablet.post("/logout", nil)
+			expect(t, res, http.StatusTemporaryRedirect, "/?loggedout=1")
+			if _, body = laptop.get("/sessions"); len(listedIDs(body)) != 0 || strings.Contains(body, "Chrome on Android") {
+				t.Errorf("a logged-out session is still listed: %.3000s", body)
+			}
+		})
+	}
+}

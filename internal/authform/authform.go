@@ -163,11 +163,16 @@ func (p *protected) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					c.unauthorized(w, r)
 					return
 				}
-				if lg := readLogin(sess, c.AuthName); c.Logins != nil && (lg.sid == "" || lg.since.IsZero()) {
+				now := c.Now()
+				lg := readLogin(sess, c.AuthName)
+				force := false
+				if c.Logins != nil && (lg.sid == "" || lg.since.IsZero()) {
 					// A session logged in by httpd, or before login ids:
 					// it gets one now, so that it can be logged out.
-					startLogin(sess, c.AuthName, c.Now())
+					lg = loginOf{sid: startLogin(sess, c.AuthName, now), since: now}
+					force = true
 				}
+				c.Logins.seen(r, user, lg.sid, lg.since, now, force)
 				p.serve(w, r, user, pw)
 				return
 			}
@@ -218,7 +223,7 @@ func (p *protected) inline(w http.ResponseWriter, r *http.Request, sess *session
 	if !ok {
 		return
 	}
-	c.store(sess, user, pw)
+	c.store(r, sess, user, pw)
 	if !c.permits(user) {
 		c.unauthorized(w, r)
 		return
@@ -388,14 +393,15 @@ func (c *config) permits(user string) bool {
 }
 
 // store writes the credentials after a successful form login.
-func (c *config) store(sess *session.Session, user, pw string) {
+func (c *config) store(r *http.Request, sess *session.Session, user, pw string) {
 	if sess == nil {
 		return
 	}
 	sess.Set(c.userKey, user)
 	sess.Set(c.pwKey, pw)
 	if c.Logins != nil {
-		startLogin(sess, c.AuthName, c.Now())
+		now := c.Now()
+		c.Logins.seen(r, user, startLogin(sess, c.AuthName, now), now, now, true)
 	}
 	if c.SitePassphrase != "" {
 		sess.Set(c.siteKey, SiteHash(user, c.SitePassphrase))

@@ -45,7 +45,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.store(sess, user, pw)
+	c.store(r, sess, user, pw)
 	// The session is saved under this user with SessionDBDPerUser.
 	r = withUser(r, user)
 	if c.redirectAfterLogin(w, r, f) {

@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/websession/websession/internal/logins"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/session"
 )
@@ -35,6 +37,7 @@ const (
 	NoticeLoggedOut  = string(revocation.LoggedOut)
 	NoticeEverywhere = string(revocation.Everywhere)
 	NoticePassword   = string(revocation.PasswordChanged)
+	NoticeEnded      = string(revocation.EndedElsewhere)
 )
 
 // cookieLifetimeCap is how long an entry of the revocation record is kept
@@ -59,6 +62,12 @@ type Logins struct {
 	// MaxAge is SessionMaxAge: the idle timeout, which bounds how long an
 	// entry of the record is needed. 0 means none.
 	MaxAge time.Duration
+	// Table lists the active logins, for the sessions page (a database is
+	// configured); nil lists none. Its writes never fail a request: they
+	// are logged to Logger and tried again when the login is next seen.
+	Table *logins.Table
+	// Logger receives the Table's failures; nil discards.
+	Logger *slog.Logger
 }
 
 // loginOf is the login a session holds.
@@ -78,21 +87,44 @@ func readLogin(s *session.Session, authName string) loginOf {
 	return l
 }
 
-// startLogin writes a new login id and time into the session.
-func startLogin(s *session.Session, authName string, now time.Time) {
-	s.Set(SIDKey(authName), revocation.NewID())
+// startLogin writes a new login id and time into the session and returns
+// the id.
+func startLogin(s *session.Session, authName string, now time.Time) string {
+	id := revocation.NewID()
+	s.Set(SIDKey(authName), id)
 	s.Set(SinceKey(authName), strconv.FormatInt(now.UnixMicro(), 10))
+	return id
 }
 
-// LoginEntries are the session entries of a new login of user, in order:
-// for pages that write them through a SessionHeader.
-func LoginEntries(authName, user, password string, now time.Time) [][2]string {
-	return [][2]string{
-		{UserKey(authName), user},
-		{PasswordKey(authName), password},
-		{SIDKey(authName), revocation.NewID()},
-		{SinceKey(authName), strconv.FormatInt(now.UnixMicro(), 10)},
+// seen writes the login of user with id sid, made at since, into the
+// Table: at once for a new login (force), else at most once per
+// logins.TouchInterval. A failure is logged, never the request's.
+func (l *Logins) seen(r *http.Request, user, sid string, since, now time.Time, force bool) {
+	if l == nil || l.Table == nil || sid == "" {
+		return
 	}
+	err := l.Table.Seen(r.Context(), logins.Login{
+		ID: sid, User: user, Created: since, LastSeen: now,
+		Client: clientAddr(r), Agent: r.UserAgent(), Until: l.until(since, now).Add(logins.TouchInterval),
+	}, force)
+	if err != nil && l.Logger != nil {
+		l.Logger.Warn("login not listed; tried again at its next request", "user", user, "err", err)
+	}
+}
+
+// LoginEntries are the session entries of a new login of user, in order,
+// for pages that write them through a SessionHeader; the login is listed
+// in the Table. A nil Logins gives the credentials alone.
+func (l *Logins) LoginEntries(r *http.Request, authName, user, password string, now time.Time) [][2]string {
+	entries := [][2]string{{UserKey(authName), user}, {PasswordKey(authName), password}}
+	if l == nil {
+		return entries
+	}
+	id := revocation.NewID()
+	l.seen(r, user, id, now, now, true)
+	return append(entries,
+		[2]string{SIDKey(authName), id},
+		[2]string{SinceKey(authName), strconv.FormatInt(now.UnixMicro(), 10)})
 }
 
 // Login writes the credentials and a new login into the request's
@@ -104,7 +136,7 @@ func (l *Logins) Login(r *http.Request, authName, user, password string, now tim
 	}
 	if l != nil {
 		s, _ := session.Load(r)
-		startLogin(s, authName, now)
+		l.seen(r, user, startLogin(s, authName, now), now, now, true)
 	}
 	return nil
 }
@@ -177,6 +209,11 @@ func (l *Logins) endLogin(ctx context.Context, s *session.Session, authName stri
 	if l != nil && l.Record != nil && lg.sid != "" {
 		err = l.Record.EndLogin(ctx, lg.sid, revocation.LoggedOut, l.until(lg.since, now))
 	}
+	if l != nil && l.Table != nil && lg.sid != "" {
+		// The row would go at its end anyway; failing here only lists a
+		// logged-out login until then (the record refuses it).
+		err = errors.Join(err, l.Table.End(ctx, lg.sid))
+	}
 	clearLogin(s, authName)
 	return err
 }
@@ -202,8 +239,63 @@ func (l *Logins) EndOthers(r *http.Request, authName string, reason revocation.R
 	if lg.sid == "" || lg.since.IsZero() {
 		startLogin(s, authName, now)
 		lg = readLogin(s, authName)
+		l.seen(r, user, lg.sid, now, now, true)
 	}
-	return l.Record.EndUser(r.Context(), user, now, lg.sid, reason, l.until(time.Time{}, now))
+	if err := l.Record.EndUser(r.Context(), user, now, lg.sid, reason, l.until(time.Time{}, now)); err != nil {
+		return err
+	}
+	if l.Table != nil {
+		if err := l.Table.EndUser(r.Context(), user, lg.sid); err != nil && l.Logger != nil {
+			// The record refuses them; the page lists them until their end.
+			l.Logger.Warn("ended logins still listed", "user", user, "err", err)
+		}
+	}
+	return nil
+}
+
+// ErrNoSuchLogin: the login to end is not one of the user's live logins.
+var ErrNoSuchLogin = errors.New("authform: no such login of this user")
+
+// EndOne ends the login id of the request's user, on every server sharing
+// the record (reason revocation.EndedElsewhere): the End button of the
+// sessions page. It needs the Table, which says whose login id is; a
+// login that is not the user's, or no longer live, is ErrNoSuchLogin.
+func (l *Logins) EndOne(ctx context.Context, user, id string, now time.Time) error {
+	if l == nil || l.Record == nil || l.Table == nil {
+		return errors.New("authform: ending one login needs the record of ended logins and the table of logins")
+	}
+	lg, ok, err := l.Table.Get(ctx, user, id, now)
+	if err != nil {
+		return err
+	}
+	if !ok || l.Record.Ended(lg.ID, user, lg.Created) != "" {
+		return ErrNoSuchLogin
+	}
+	if err := l.Record.EndLogin(ctx, lg.ID, revocation.EndedElsewhere, l.until(lg.Created, now)); err != nil {
+		return err
+	}
+	return l.Table.End(ctx, lg.ID)
+}
+
+// List returns the user's live logins from the Table, the most recently
+// seen first, without those the record has ended (a request on another
+// server may have written a row just before it learned so). nil without a
+// Table.
+func (l *Logins) List(ctx context.Context, user string, now time.Time) ([]logins.Login, error) {
+	if l == nil || l.Table == nil {
+		return nil, nil
+	}
+	all, err := l.Table.List(ctx, user, now)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, lg := range all {
+		if l.Record == nil || l.Record.Ended(lg.ID, user, lg.Created) == "" {
+			out = append(out, lg)
+		}
+	}
+	return out, nil
 }
 
 // TakeNotice returns why this session's last login ended, once: the notice

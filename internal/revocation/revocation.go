@@ -36,10 +36,13 @@ const (
 	LoggedOut       Reason = "logout"
 	Everywhere      Reason = "everywhere"
 	PasswordChanged Reason = "password"
+	// EndedElsewhere: the user ended this one login from another session
+	// (the sessions page's End button).
+	EndedElsewhere Reason = "ended"
 )
 
 func (r Reason) valid() bool {
-	return r == LoggedOut || r == Everywhere || r == PasswordChanged
+	return r == LoggedOut || r == Everywhere || r == PasswordChanged || r == EndedElsewhere
 }
 
 // Limits on what an entry may hold; the PostgreSQL columns have the same.

@@ -43,7 +43,7 @@ func (a *authBuilder) loginsFor(set *config.Settings) *authform.Logins {
 	if l, ok := a.logins[k]; ok {
 		return l
 	}
-	l := &authform.Logins{Record: a.deps.Record, Lifetime: k[0], MaxAge: k[1]}
+	l := &authform.Logins{Record: a.deps.Record, Lifetime: k[0], MaxAge: k[1], Table: a.deps.LoginTable, Logger: a.deps.Logger}
 	a.logins[k] = l
 	return l
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/headers"
 	"github.com/websession/websession/internal/logconfig"
+	"github.com/websession/websession/internal/logins"
 	"github.com/websession/websession/internal/metrics"
 	"github.com/websession/websession/internal/revocation"
 	"github.com/websession/websession/internal/rowcache"
@@ -42,6 +43,9 @@ type Deps struct {
 	// consults and the logout handler writes; nil keeps none (a logout
 	// then only removes the credentials from the session, as httpd does).
 	Record *revocation.Record
+	// LoginTable lists the active logins for the site's sessions page, on
+	// the database; nil lists none (the page shows only this session).
+	LoginTable *logins.Table
 	// Now is the clock for session expiry; nil means time.Now.
 	Now func() time.Time
 	// Cache makes the read caches of the database stores (DBDCache); nil

@@ -346,11 +346,7 @@ func (a *app) logIn(w http.ResponseWriter, r *http.Request, user, pw string) err
 	if a.opts.SessionHeader == "" {
 		return a.opts.Logins.Login(r, a.opts.AuthName, user, pw, a.opts.Now())
 	}
-	entries := [][2]string{{a.userKey, user}, {a.pwKey, pw}}
-	if a.opts.Logins != nil {
-		entries = authform.LoginEntries(a.opts.AuthName, user, pw, a.opts.Now())
-	}
-	a.setSessionHeader(w, r, entries)
+	a.setSessionHeader(w, r, a.opts.Logins.LoginEntries(r, a.opts.AuthName, user, pw, a.opts.Now()))
 	return nil
 }
 

@@ -46,6 +46,8 @@ func noticeText(n string) string {
 		return "You were logged out: this session was ended from another one (log out everywhere)."
 	case authform.NoticePassword:
 		return "You were logged out because your password was changed in another session."
+	case authform.NoticeEnded:
+		return "You were logged out: this session was ended from another one (your sessions page)."
 	case authform.NoticeLoggedOut:
 		return "This session was logged out."
 	}

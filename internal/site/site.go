@@ -152,6 +152,7 @@ func (a *app) routes() http.Handler {
 	r.Get("/session", a.handle(a.inspect))
 	r.Get("/sessions", a.handle(a.sessionsPage))
 	r.Post("/sessions/end-others", a.handle(a.endOthers))
+	r.Post("/sessions/end", a.handle(a.endOne))
 
 	// The live password feedback fetches the list ValidatePassword uses,
 	// so that it marks exactly the passwords the server refuses.
