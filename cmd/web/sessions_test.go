@@ -371,11 +371,13 @@ func listedIDs(body string) []string {
 // another session on the other server within a second, which says why;
 // the current one stays. After a logout the login is no longer listed.
 func TestSessionsListedAndEndedAcrossServers(t *testing.T) {
+	t.Parallel()
 	for name, conf := range map[string]string{
 		"database session": shipped(t, "postgres.conf"),
 		"encrypted cookie": cookieOnPostgres(t),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
 			aBase, bBase := startServerEnv(t, conf, env), startServerEnv(t, conf, env)
 			laptop := withAgent(newVisitor(t, aBase), "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
