@@ -314,6 +314,7 @@ func TestSiteURLContract(t *testing.T) {
 		{"login handler elsewhere", session + handler("/signin", "form-login-handler"), "<Location /signin>: SetHandler form-login-handler: the site's login form posts to /login"},
 		{"no logout handler", session + handler("/login", "form-login-handler"), "<Location /logout>: the site's logout button posts here"},
 		{"both in place", session + handler("/login", "form-login-handler") + handler("/logout", "form-logout-handler"), ""},
+		{"another login handler beside them", session + handler("/dologin.html", "form-login-handler") + handler("/login", "form-login-handler") + handler("/logout", "form-logout-handler"), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

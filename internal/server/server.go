@@ -195,15 +195,17 @@ func (s *Server) build(ctx context.Context, deps Deps) error {
 
 // siteContract checks that the configuration serves the URLs the
 // reference site's forms post to: its login form posts to SiteLoginPath,
-// its logout button to SiteLogoutPath, in the same realm.
+// its logout button to SiteLogoutPath, in the same realm. Login handlers
+// elsewhere (Apache's manual puts one at /dologin.html) may stand beside
+// that one, not instead of it.
 func siteContract(cfg *config.Config, plans []*plan) error {
 	login := cfg.Resolve(SiteLoginPath)
-	for _, p := range plans {
-		if p.handler == "form-login-handler" && p.set != login {
-			return fmt.Errorf("%s: %s: SetHandler form-login-handler: the site's login form posts to %s; put the login handler in <Location %s>", cfg.File, p.where, SiteLoginPath, SiteLoginPath)
-		}
-	}
 	if login.Handler != "form-login-handler" {
+		for _, p := range plans {
+			if p.handler == "form-login-handler" {
+				return fmt.Errorf("%s: %s: SetHandler form-login-handler: the site's login form posts to %s; put a login handler in <Location %s> too", cfg.File, p.where, SiteLoginPath, SiteLoginPath)
+			}
+		}
 		return nil // no login handler: the site's pages run without one (inline login, or no login at all)
 	}
 	logout := cfg.Resolve(SiteLogoutPath)
