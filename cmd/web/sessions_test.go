@@ -447,3 +447,68 @@ func TestSessionsListedAndEndedAcrossServers(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiredDatabaseSessionSaysSo (issue 13.6): a browser back with the
+// id of a database session whose row has expired is told so on the next
+// page, once. An id whose row is gone, or was never issued, is told
+// nothing and writes no row: a client cannot make the server write by
+// sending ids.
+func TestExpiredDatabaseSessionSaysSo(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	base := startServerEnv(t, shipped(t, "postgres.conf"), map[string]string{"DATABASE_URL": dbURL, "SESSION_SECRET": "shared secret"})
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const notice = "Your session expired because it was not used for a while"
+
+	v := newVisitor(t, base)
+	res, _ := v.post("/register", url.Values{"username": {"jack"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	if s := status(v, "/private/"); s != http.StatusOK {
+		t.Fatalf("not logged in: %d", s)
+	}
+	// The idle timeout passes: the row's expiry is in the past (the
+	// browser still sends the id, as one restoring its tabs does).
+	if _, err := db.Exec("UPDATE session SET expiry = 1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the expired session refused", func() bool { return status(v, "/private/") == http.StatusFound })
+	if _, body := v.get("/login?next=/private/"); !strings.Contains(body, notice) {
+		t.Errorf("no notice after the session expired: %.1500s", body)
+	}
+	if _, body := v.get("/login"); strings.Contains(body, notice) {
+		t.Error("the notice is shown twice")
+	}
+
+	rows := func() int {
+		var n int
+		if err := db.Get(&n, "select count(*) from session"); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := db.Exec("DELETE FROM session"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{
+		"9b2f1c4e-3d5a-4e6f-8a7b-1c2d3e4f5a6b", // well-formed, never issued (or cleaned up)
+		"not-a-uuid",
+	} {
+		req, _ := http.NewRequest("GET", base+"/private/", nil)
+		req.Header.Set("Cookie", "session="+id)
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusFound || len(res.Header.Values("Set-Cookie")) != 0 {
+			t.Errorf("id %s: %d, Set-Cookie %q; want 302 and no cookie", id, res.StatusCode, res.Header.Values("Set-Cookie"))
+		}
+	}
+	if n := rows(); n != 0 {
+		t.Errorf("%d session rows written for ids the server does not have", n)
+	}
+}

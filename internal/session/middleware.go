@@ -232,6 +232,7 @@ func (st *state) load() (*Session, error) {
 			st.observe("load", "found")
 		}
 	default:
+		st.expired = stored.Expired
 		st.observe("load", "absent")
 	}
 	now := st.cfg.Now().UnixMicro()

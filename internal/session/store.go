@@ -21,6 +21,11 @@ type Stored struct {
 	// ID is the store's key for the session ("" when the store has none,
 	// as the cookie store).
 	ID string
+	// Expired, with found false, says the request named a session the
+	// store still holds but past its expiry (a database row the live
+	// select skips): the session is absent, and Expired reports it, so the
+	// user can be told they were logged out for being idle.
+	Expired bool
 }
 
 // Store keeps the encoded session somewhere between requests: the

@@ -311,10 +311,41 @@ func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 		key = v
 	}
 	encoded, found, err := st.read(r.Context(), key)
-	if err != nil || !found {
+	if err != nil {
 		return session.Stored{}, false, err
 	}
+	if !found {
+		// Still no session, but the user can be told it expired.
+		return session.Stored{Expired: !st.perUser && st.expiredRow(r.Context(), key)}, false, nil
+	}
 	return session.Stored{ID: key, Encoded: encoded}, true, nil
+}
+
+// expiredRow reports whether row key is there though the live select
+// missed it, so has expired: the select is run as of the epoch, which
+// every expiry is after. It runs only for a well-formed id the cache and
+// the select did not find (a browser back after its session expired, and
+// before the cleanup deleted the row), and never reads the cache. A
+// failure, or a select that takes no time parameter, is no row: this only
+// decides a notice.
+func (st *Store) expiredRow(ctx context.Context, key string) bool {
+	if st.sel.nargs < 2 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, st.opts.QueryTimeout)
+	defer cancel()
+	p, err := st.sel.prepared(ctx, st.opts.DB)
+	if err != nil {
+		return false
+	}
+	start := time.Now()
+	rows, err := p.QueryContext(ctx, key, int64(0))
+	st.observeQuery(st.sel.label, start)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	return rows.Next()
 }
 
 // read returns the value of the row key, from the cache when it holds it.
