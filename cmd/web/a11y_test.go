@@ -5,6 +5,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,12 +17,16 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/websession/websession/configs"
+	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/pgtest"
+	"github.com/websession/websession/internal/server"
 )
 
 // axeSource is axe-core (npm package axe-core, MPL-2.0; see
@@ -54,8 +62,9 @@ func TestBrowserAccessibility(t *testing.T) {
 	})
 }
 
-// TestBrowserAccessibilityStoreFailures runs the same check on the page
-// a failing database produces: 500 when the user store fails.
+// TestBrowserAccessibilityStoreFailures runs the same check on the pages
+// a failing database produces: 500 when the user store fails, 503 when
+// the session store cannot be reached.
 func TestBrowserAccessibilityStoreFailures(t *testing.T) {
 	needChromium(t)
 	text, err := configs.Files.ReadFile("postgres.conf")
@@ -76,6 +85,57 @@ func TestBrowserAccessibilityStoreFailures(t *testing.T) {
 	_, err = db.Exec(`ALTER TABLE users RENAME TO users_away`)
 	mustOK(t, err)
 	a.submitForm("500 user store down", "/register", map[string]string{"username": "bob", "password": "long enough 1", "confirm": "long enough 1"}, "Something went wrong")
+	a.storeDown(db, "session")
+}
+
+// TestBrowserAccessibilityWithoutSite audits the server's own pages, those
+// of a configuration served without the reference site: 404, the
+// cross-origin 403 and the 503 of a session database gone.
+func TestBrowserAccessibilityWithoutSite(t *testing.T) {
+	needChromium(t)
+	db := pgtest.Open(t)
+	mustOK(t, database.Migrate(t.Context(), db, "up", io.Discard))
+	conf := "Listen 127.0.0.1:0\nDBDriver pgsql\nSession On\nSessionDBDCookieName s path=/;HttpOnly\n"
+	cfg, err := config.Parse("bare.conf", []byte(conf), config.Options{ServerRoot: t.TempDir()})
+	mustOK(t, err)
+	srv, err := server.New(t.Context(), cfg, server.Deps{DB: db})
+	mustOK(t, err)
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+
+	a := newAuditor(t, ts.URL, 1280)
+	a.page("bare 404", "/", "Page not found")
+	a.page("bare 404 deeper", "/no/such/page", "Page not found")
+	a.crossOrigin("bare 403 cross-origin post", "/", "Request refused")
+	a.storeDown(db, "s")
+}
+
+// storeDown takes the session database down, gives the browser a session
+// id cookie no cache has seen, so that the store must be asked, and
+// audits the 503 that answers.
+func (a *auditor) storeDown(db *sqlx.DB, cookie string) {
+	a.t.Helper()
+	pgtest.TakeDown(a.t, db)
+	chromeRun(a.t, a.ctx, "unknown session id", chromedp.ActionFunc(func(ctx context.Context) error {
+		return network.SetCookie(cookie, "0b4a5d47-34f3-4a56-9d0a-2f9c1e0c7a11").WithURL(a.base).Do(ctx)
+	}))
+	a.page("503 session store down", "/", "Sessions cannot be read right now")
+}
+
+// crossOrigin submits a form to path from a page of another origin (a
+// listener of its own), which the server refuses; it audits the refusal.
+func (a *auditor) crossOrigin(state, path, text string) {
+	a.t.Helper()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><title>Elsewhere</title><main><form method="post" action="%s"><input type="hidden" name="username" value="x"><button type="submit">Send</button></form></main></html>`,
+			html.EscapeString(a.base+path))
+	}))
+	defer other.Close()
+	chromeRun(a.t, a.ctx, state, chromedp.Navigate(other.URL), chromedp.Click("button", chromedp.ByQuery), chromeWaitText(text))
+	a.wantLocationPrefix(path)
+	a.audit(state)
 }
 
 // TestBrowserPasswordFeedback types into the new-password fields of
@@ -213,10 +273,12 @@ func (a *auditor) loggedOut() {
 	a.page("logout page", "/logout", "You are not logged in")
 	a.page("session inspector", "/session", "Your session")
 	a.page("404", "/no/such/page", "Page not found")
+	a.page("404 no such program", "/cgi-bin/no-such-program", "Page not found")
 	a.submitForm("405", "/session", nil, "Method not allowed")
 	a.submitForm("413", "/register", map[string]string{"username": strings.Repeat("x", 70<<10)}, "larger than this site accepts")
 	// A query with a semicolon is one that ParseForm refuses.
 	a.submitForm("400", "/register?a;b", map[string]string{"username": "x"}, "Bad request")
+	a.crossOrigin("403 cross-origin post", "/register", "Request refused")
 }
 
 func (a *auditor) phone(user string) {
@@ -283,6 +345,7 @@ func (a *auditor) loggedIn(user string) {
 	a.page("logout page logged in", "/logout", "You are logged in as")
 	a.page("404 logged in", "/nope", "Page not found")
 	a.submitForm("405 logged in", "/session", nil, "Method not allowed")
+	a.crossOrigin("403 cross-origin post logged in", "/password", "Request refused")
 	// Wrong current passwords until the throttle answers 429 with the form.
 	for i := 0; ; i++ {
 		chromeRun(a.t, a.ctx, "password", chromedp.Navigate(a.base+"/password"), chromeWaitText("Change your password"))

@@ -310,3 +310,23 @@ func (c *localCluster) stop() {
 		os.RemoveAll(c.dir)
 	})
 }
+
+// TakeDown makes db's database refuse new connections and ends the ones
+// it has, as a database that goes away does. It stays down until the
+// test ends and it is dropped.
+func TakeDown(tb testing.TB, db *sqlx.DB) {
+	tb.Helper()
+	var name string
+	if err := db.Get(&name, "SELECT current_database()"); err != nil {
+		tb.Fatalf("pgtest: take down: %v", err)
+	}
+	admin := Open(tb) // another database of the same server
+	for _, q := range []string{
+		`ALTER DATABASE "` + name + `" ALLOW_CONNECTIONS false`,
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`,
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			tb.Fatalf("pgtest: take down: %v", err)
+		}
+	}
+}

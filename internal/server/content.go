@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/cgi"
@@ -16,16 +18,22 @@ import (
 // content serves what a location's handler chain ends in when no
 // SetHandler applies: ScriptAlias (CGI), Alias (files), then the site.
 type content struct {
-	cfg    *config.Config
-	site   http.Handler
-	logger *slog.Logger
-	files  []http.Handler // one file server per cfg.Aliases entry
+	cfg      *config.Config
+	site     http.Handler
+	logger   *slog.Logger
+	dirs     []noDirs       // one folder per cfg.Aliases entry
+	files    []http.Handler // and its file server
+	notFound http.HandlerFunc
 }
 
-func newContent(cfg *config.Config, site http.Handler, logger *slog.Logger) *content {
-	c := &content{cfg: cfg, site: site, logger: logger}
+// newContent serves cfg's aliases and the site; notFound answers a path
+// none of them has, and a missing CGI program.
+func newContent(cfg *config.Config, site http.Handler, logger *slog.Logger, notFound http.HandlerFunc) *content {
+	c := &content{cfg: cfg, site: site, logger: logger, notFound: notFound}
 	for _, a := range cfg.Aliases {
-		c.files = append(c.files, http.FileServer(noDirs{http.Dir(a.Path)}))
+		d := noDirs{http.Dir(a.Path)}
+		c.dirs = append(c.dirs, d)
+		c.files = append(c.files, http.FileServer(d))
 	}
 	return c
 }
@@ -39,6 +47,16 @@ func (c *content) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, a := range c.cfg.Aliases {
 		if rest, ok := aliasMatch(a.URLPath, r.URL.Path); ok {
+			// A missing file gets the same page as any missing path,
+			// not the file server's plain-text one.
+			f, err := c.dirs[i].Open("/" + rest)
+			if errors.Is(err, fs.ErrNotExist) {
+				c.notFound(w, r)
+				return
+			}
+			if err == nil {
+				f.Close()
+			}
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = "/" + rest
 			c.files[i].ServeHTTP(w, r2)
@@ -49,7 +67,7 @@ func (c *content) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.site.ServeHTTP(w, r)
 		return
 	}
-	http.NotFound(w, r)
+	c.notFound(w, r)
 }
 
 // aliasMatch matches a mod_alias URL prefix; rest is what follows it.
@@ -73,13 +91,13 @@ func aliasMatch(prefix, urlPath string) (rest string, ok bool) {
 func (c *content) cgi(w http.ResponseWriter, r *http.Request, a config.Alias, rest string) {
 	name, _, _ := strings.Cut(rest, "/")
 	if name == "" || name == "." || name == ".." {
-		http.NotFound(w, r)
+		c.notFound(w, r)
 		return
 	}
 	program := filepath.Join(a.Path, name)
 	info, err := os.Stat(program)
 	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
-		http.NotFound(w, r)
+		c.notFound(w, r)
 		return
 	}
 	root := strings.TrimSuffix(a.URLPath, "/") + "/" + name

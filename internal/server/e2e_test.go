@@ -13,6 +13,7 @@ import (
 
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/server"
+	"github.com/websession/websession/internal/site"
 )
 
 // demoCGI is the repository's CGI fixture (the manual's example program).
@@ -338,5 +339,77 @@ func TestSiteURLContract(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestServerOwnPages: a server without the site answers a missing path,
+// file or CGI program and a cross-origin post with a whole page (language,
+// main landmark, title, description), not net/http's plain text; with the
+// site, the missing program and file get the site's 404 page.
+func TestServerOwnPages(t *testing.T) {
+	t.Parallel()
+	conf := cgiConf + "Alias /files/ www/\n"
+	files := map[string]string{"www/hello.txt": "hello\n"}
+	bare := start(t, conf, files, clock)
+	for _, c := range []struct {
+		method, path string
+		hdr          map[string]string
+		status       int
+		title        string
+	}{
+		{"GET", "/nowhere", nil, 404, "Page not found"},
+		{"GET", "/files/missing", nil, 404, "Page not found"},
+		{"GET", "/cgi-bin/no-such-program", nil, 404, "Page not found"},
+		{"POST", "/cgi-bin/session-demo", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, "Request refused"},
+	} {
+		res := do(t, c.method, bare+c.path, c.hdr)
+		if res.status != c.status {
+			t.Errorf("%s %s: status %d, want %d", c.method, c.path, res.status, c.status)
+		}
+		for _, want := range []string{`<html lang="en">`, "<main>", "<title>" + c.title + "</title>", `<meta name="description" content="` + c.title + `: `, `name="viewport"`, "<h1>" + c.title + "</h1>"} {
+			if !strings.Contains(res.body, want) {
+				t.Errorf("%s %s: page lacks %s:\n%s", c.method, c.path, want, res.body)
+			}
+		}
+		if ct := res.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("%s %s: Content-Type %q", c.method, c.path, ct)
+		}
+	}
+
+	root := t.TempDir()
+	mustWrite(t, filepath.Join(root, "www", "hello.txt"), "hello\n")
+	cfg, err := config.Parse("test.conf", []byte(cgiConf+"Alias /files/ www/\n"), config.Options{ServerRoot: root,
+		Getenv: func(k string) string { return map[string]string{"CGI": demoCGI(t)}[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSite := func(d server.SiteDeps) (http.Handler, error) {
+		return site.New(site.Options{AuthName: "site", Fail: d.Fail, Logger: d.Logger, Throttle: d.Throttle})
+	}
+	srv, err := server.New(t.Context(), cfg, server.Deps{Site: newSite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	for _, p := range []string{"/cgi-bin/no-such-program", "/files/missing"} {
+		res := do(t, "GET", ts.URL+p, nil)
+		if res.status != http.StatusNotFound || !strings.Contains(res.body, `href="/static/site.css"`) || !strings.Contains(res.body, "Page not found") {
+			t.Errorf("%s with the site: %d %q, want the site's 404 page", p, res.status, res.body)
+		}
+	}
+	if res := do(t, "GET", ts.URL+"/files/hello.txt", nil); res.status != 200 || res.body != "hello\n" {
+		t.Errorf("file with the site: %d %q", res.status, res.body)
+	}
+}
+
+func mustWrite(t *testing.T, name, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

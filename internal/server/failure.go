@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/websession/websession/internal/session"
 )
@@ -45,15 +47,49 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, status int) {
 		s.pages.ErrorPage(w, r, status)
 		return
 	}
+	fallbackPage(w, status)
+}
+
+// fallbackHTML is the failure page of a server without a site: a whole
+// document (language, landmark, title, description) that needs nothing
+// else; the verbs are the title (three times) and the message. It has no
+// styling: without the site no stylesheet is served, and the
+// Content-Security-Policy (default-src 'self') refuses inline style, so
+// the browser's own look keeps it readable.
+const fallbackHTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%[1]s</title>
+<meta name="description" content="%[1]s: %[2]s">
+</head>
+<body>
+<main>
+<h1>%[1]s</h1>
+<p>%[2]s</p>
+<p><a href="/">Go to the home page</a></p>
+</main>
+</body>
+</html>
+`
+
+// fallbackPage writes the failure page of a server without a site.
+func fallbackPage(w http.ResponseWriter, status int) {
 	title, msg := "Something went wrong", "The server could not finish this request. Please try again later."
 	switch status {
 	case http.StatusServiceUnavailable:
 		title, msg = "Service unavailable", "Sessions cannot be read right now. Please try again in a moment."
 	case http.StatusForbidden:
-		title, msg = "Forbidden", "This page cannot be shown to your address."
+		title, msg = "Request refused", "This request was refused: it came from a form on another site, or from an address this page does not accept."
+	case http.StatusNotFound:
+		title, msg = "Page not found", "There is no page at this address."
 	}
+	body := fmt.Sprintf(fallbackHTML, html.EscapeString(title), html.EscapeString(msg))
+	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "<!doctype html><title>%s</title><h1>%s</h1><p>%s</p>\n", html.EscapeString(title), html.EscapeString(title), html.EscapeString(msg))
+	_, _ = io.WriteString(w, body)
 }

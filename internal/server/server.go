@@ -169,7 +169,9 @@ func (s *Server) build(ctx context.Context, deps Deps) error {
 		}
 		s.pages, _ = site.(Pages)
 	}
-	content := newContent(cfg, site, deps.Logger)
+	content := newContent(cfg, site, deps.Logger, func(w http.ResponseWriter, r *http.Request) {
+		s.page(w, r, http.StatusNotFound)
+	})
 	for _, p := range plans {
 		h, err := b.chain(ctx, p, content)
 		if err != nil {
@@ -242,7 +244,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	h, ok := s.chains[s.cfg.Resolve(r.URL.Path)]
 	if !ok {
-		http.NotFound(w, r)
+		s.page(w, r, http.StatusNotFound)
 		return
 	}
 	h.ServeHTTP(w, r)

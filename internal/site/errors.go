@@ -119,7 +119,8 @@ type pages struct {
 }
 
 // ErrorPage writes the site's page for a failure status (403 from the
-// cross-origin protection or an address refused, 500 or 503) without logging: the caller has
+// cross-origin protection or an address refused, 404 for a program or
+// file that is not there, 500 or 503) without logging: the caller has
 // logged it.
 func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
 	c := errInternal
@@ -128,6 +129,8 @@ func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
 		c = errUnavailable
 	case http.StatusForbidden:
 		c = errForbidden
+	case http.StatusNotFound:
+		c = errNotFound
 	}
 	pr := problems[c]
 	p.a.render(w, r, pr.status, "error.html", &pageData{Title: pr.title, Message: pr.message})
