@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/logconfig"
+	"github.com/websession/websession/internal/metrics"
 	"github.com/websession/websession/internal/server"
 	"github.com/websession/websession/internal/session/sessioncrypto"
 )
@@ -15,7 +17,11 @@ import (
 // BenchmarkServe is one request through the whole server (location plan,
 // headers, session, file), as bench/run.sh's rows 1 to 3 configure it,
 // without the network: what websession adds to net/http per request.
-// Profile it with -cpuprofile to see where a row's time goes.
+// Profile it with -cpuprofile to see where a row's time goes. The
+// crypto+metrics, crypto+log and crypto+both cases wrap the server as
+// cmd/web does with metrics (requests by status, session and store
+// counters) and a combined access log, for their cost on the encrypted
+// page.
 func BenchmarkServe(b *testing.B) {
 	root := b.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "www"), 0o755); err != nil {
@@ -43,11 +49,29 @@ Alias /crypto/ www/
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.New(b.Context(), cfg, server.Deps{})
+	newServer := func(m *metrics.Metrics) *server.Server {
+		srv, err := server.New(b.Context(), cfg, server.Deps{Metrics: m})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { srv.Close() })
+		return srv
+	}
+	srv := newServer(nil)
+	m := metrics.New()
+	withMetrics := m.Requests(newServer(m))
+	combined, err := logconfig.Compile(logconfig.Nicknames["combined"])
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { srv.Close() })
+	logFile, err := logconfig.OpenFile(filepath.Join(root, "access.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { logFile.Close() })
+	logged := func(h http.Handler) http.Handler {
+		return logconfig.Handler(logconfig.Options{Logs: []logconfig.Log{{Format: combined, File: logFile}}}, h)
+	}
 
 	const plain = "user=alice&role=admin&theme=dark&lang=en-GB&cart=3&last=%2fshop%2fitem%2f42"
 	codec, err := sessioncrypto.New([]string{"secret"}, "", sessioncrypto.Options{})
@@ -58,10 +82,16 @@ Alias /crypto/ www/
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct{ name, path, cookie string }{
-		{"none", "/none/hello.txt", ""},
-		{"plain", "/plain/hello.txt", "session=" + plain},
-		{"crypto", "/crypto/hello.txt", "session=" + encrypted},
+	for _, bc := range []struct {
+		name, path, cookie string
+		h                  http.Handler
+	}{
+		{"none", "/none/hello.txt", "", srv},
+		{"plain", "/plain/hello.txt", "session=" + plain, srv},
+		{"crypto", "/crypto/hello.txt", "session=" + encrypted, srv},
+		{"crypto+metrics", "/crypto/hello.txt", "session=" + encrypted, withMetrics},
+		{"crypto+log", "/crypto/hello.txt", "session=" + encrypted, logged(srv)},
+		{"crypto+both", "/crypto/hello.txt", "session=" + encrypted, logged(withMetrics)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, bc.path, nil)
@@ -71,7 +101,7 @@ Alias /crypto/ www/
 			b.ReportAllocs()
 			for b.Loop() {
 				w := httptest.NewRecorder()
-				srv.ServeHTTP(w, req)
+				bc.h.ServeHTTP(w, req)
 				if w.Code != http.StatusOK {
 					b.Fatalf("status %d: %s", w.Code, w.Body)
 				}
