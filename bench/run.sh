@@ -267,6 +267,10 @@ insert into session (key, value, expiry) values ('$SID', 'a=1&b=2', 0), ('$SID_W
 insert into users (name, password) values ('alice', '$HASH');
 insert into users (name, password) select 'u' || i, '$HASH' from generate_series(0, 299999) i;
 insert into session (key, value, expiry) select lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'n=' || i, 0 from generate_series(1, 500000) i;
+-- scs's table, made here: three peers starting at once would race to
+-- create it (CREATE TABLE IF NOT EXISTS is not safe concurrently).
+create table sessions (token text primary key, data bytea not null, expiry timestamptz not null);
+create index sessions_expiry_idx on sessions (expiry);
 create table letsgo_users (id serial primary key, email text not null unique, hashed_password text not null);
 insert into letsgo_users (email, hashed_password) values ('alice', '$HASH');
 insert into letsgo_users (email, hashed_password) select 'u' || i, '$HASH' from generate_series(0, 299999) i;
