@@ -397,8 +397,8 @@ C_GS=$(seed gorilla-signed) C_GE=$(seed gorilla-encrypted) C_SCS=$(seed scs-pg) 
 curl -s -o /dev/null -w "5c websession %{http_code}\n" -H "Cookie: sid=$SID_AUTH" "http://127.0.0.1:$WS_PORT/pgpriv/hello.txt" >&2
 curl -s -o /dev/null -w "5c Apache %{http_code}\n" -H "Cookie: sid=$SID_AUTH" "http://127.0.0.1:$AP_PORT/pgpriv/hello.txt" >&2
 row 1 "1. tiny page, no session (peer: bare net/http, the machine's ceiling)" /none/hello.txt "" ceiling /p/hello.txt ""
-row 2 "2. plain cookie session (peer signs it)" /plain/hello.txt "-H 'Cookie: session=$PLAIN'" gorilla-signed /p/hello.txt "-H 'Cookie: $C_GS'"
-row 3 "3. encrypted cookie session †" /crypto/hello.txt "-H 'Cookie: session=$CRYPTO'" gorilla-encrypted /p/hello.txt "-H 'Cookie: $C_GE'"
+row 2 "2. plain cookie session, expiry refreshed (peer signs it)" /plain/hello.txt "-H 'Cookie: session=$PLAIN'" gorilla-signed /p/hello.txt "-H 'Cookie: $C_GS'"
+row 3 "3. encrypted cookie session, expiry refreshed †" /crypto/hello.txt "-H 'Cookie: session=$CRYPTO'" gorilla-encrypted /p/hello.txt "-H 'Cookie: $C_GE'"
 row 4 "4. form-auth protected page, bcrypt user file, encrypted cookie ‡" /private/hello.txt "-H 'Cookie: session=$AUTH'" - - ""
 row 5a "5a. PostgreSQL session, unchanged" /dbd/hello.txt "-H 'Cookie: sid=$SID'" scs-pg /p/hello.txt "-H 'Cookie: $C_SCS'"
 row 5b "5b. PostgreSQL session, rewritten every request" /dbdw/hello.txt "-H 'Cookie: sid=$SID_W'" scs-pg-idle /p/hello.txt "-H 'Cookie: $C_SCSI'"

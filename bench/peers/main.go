@@ -3,8 +3,9 @@
 // competes with on the same machine in the same run:
 //
 //	ceiling            bare net/http file server, no session
-//	gorilla-signed     gorilla/sessions CookieStore, HMAC-signed
-//	gorilla-encrypted  gorilla/sessions CookieStore, signed and AES-encrypted
+//	gorilla-signed     gorilla/sessions CookieStore, HMAC-signed, saved on
+//	                   every request (a sliding MaxAge, like SessionMaxAge)
+//	gorilla-encrypted  the same, signed and AES-encrypted
 //	scs-pg             alexedwards/scs with its PostgreSQL store, unchanged
 //	scs-pg-idle        the same with IdleTimeout: the row is written on every request
 //	letsgo             the "Let's Go" protected page: an scs PostgreSQL session
@@ -82,6 +83,12 @@ func handler(mode string, files http.Handler, dsn string, maxConns int) (http.Ha
 			s, err := store.Get(r, "session")
 			if err != nil || s.Values["user"] == nil {
 				http.Error(w, "no session", http.StatusForbidden)
+				return
+			}
+			// The same work as SessionMaxAge in the other servers: the
+			// expiry slides, so every response carries a new cookie.
+			if err := s.Save(r, w); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
 			files.ServeHTTP(w, r)
