@@ -512,3 +512,43 @@ func TestExpiredDatabaseSessionSaysSo(t *testing.T) {
 		t.Errorf("%d session rows written for ids the server does not have", n)
 	}
 }
+
+// TestFailedLoginKeepsNext (issue 13.6): on the default site and on
+// configs/postgres.conf, a login that fails on the way to a protected
+// page keeps the typed user name and where the user was going, so the
+// next correct login lands there.
+func TestFailedLoginKeepsNext(t *testing.T) {
+	t.Parallel()
+	for name, start := range map[string]func() string{
+		"default.conf": func() string { return startServer(t, shipped(t, "default.conf")) },
+		"postgres.conf": func() string {
+			return startServerEnv(t, shipped(t, "postgres.conf"), map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			base := start()
+			res, _ := newVisitor(t, base).post("/register", url.Values{"username": {"kim"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+			expect(t, res, http.StatusSeeOther, "/private/")
+			v := newVisitor(t, base)
+			res, _ = v.get("/sessions")
+			expect(t, res, http.StatusFound, "/login?next=/sessions")
+			_, body := v.get("/login?next=/sessions")
+			if !strings.Contains(body, `name="httpd_location" value="/sessions"`) {
+				t.Fatalf("the login form does not carry next: %.2000s", body)
+			}
+			res, body = v.post("/login", url.Values{"httpd_username": {"kim"}, "httpd_password": {"not it"}, "httpd_location": {"/sessions"}})
+			expect(t, res, http.StatusUnauthorized, "")
+			for _, want := range []string{`value="kim"`, `name="httpd_location" value="/sessions"`, "The user name or password is not right."} {
+				if !strings.Contains(body, want) {
+					t.Errorf("the refused login lacks %s: %.2000s", want, body)
+				}
+			}
+			res, _ = v.post("/login", url.Values{"httpd_username": {"kim"}, "httpd_password": {"twelve chars"}, "httpd_location": {"/sessions"}})
+			expect(t, res, http.StatusFound, "/sessions")
+			if s := status(v, "/sessions"); s != http.StatusOK {
+				t.Errorf("after the login, /sessions answers %d", s)
+			}
+		})
+	}
+}
