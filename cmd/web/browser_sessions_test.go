@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/websession/websession/configs"
+	"github.com/websession/websession/internal/pgtest"
 )
 
 // TestBrowserLogoutThenReplay: a real Chromium's session cookie, copied
@@ -87,4 +89,60 @@ func TestBrowserLogoutThenReplay(t *testing.T) {
 		chromedp.WaitVisible(`#httpd_username`, chromedp.ByQuery),
 		chromeWaitText(`ended from another one`),
 	)
+}
+
+// TestBrowserEndsAnotherSession (issue 13.3): two Chromiums logged in as
+// one user on two servers sharing PostgreSQL (configs/postgres.conf). The
+// first lists both sessions, this one marked, and ends the other with its
+// End button; the other browser's next page is the login form, saying why.
+func TestBrowserEndsAnotherSession(t *testing.T) {
+	needChromium(t)
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+	conf := shipped(t, "postgres.conf")
+	aBase, bBase := startServerEnv(t, conf, env), startServerEnv(t, conf, env)
+	laptop, phone := newChromium(t), newChromium(t)
+	const pw = "ending horse battery"
+	chromeRun(t, laptop, "register",
+		chromedp.Navigate(aBase+"/register"),
+		chromedp.WaitVisible(`#username`, chromedp.ByQuery),
+		chromedp.SendKeys(`#username`, "lena", chromedp.ByQuery),
+		chromedp.SendKeys(`#password`, pw, chromedp.ByQuery),
+		chromedp.SendKeys(`#confirm`, pw, chromedp.ByQuery),
+		chromedp.Click(`main button[type=submit]`, chromedp.ByQuery),
+		chromeWaitText(`Hello, lena`),
+	)
+	chromeLogin(t, phone, bBase, "lena", pw)
+	chromeRun(t, phone, "second browser logged in", chromeWaitText(`Hello, lena`))
+
+	var rows int
+	chromeRun(t, laptop, "both sessions listed",
+		chromedp.Navigate(aBase+"/sessions"),
+		chromeWaitText(`(this session)`),
+		chromedp.Evaluate(`document.querySelectorAll("main tbody tr").length`, &rows),
+	)
+	if rows != 2 {
+		t.Fatalf("%d sessions listed, want 2", rows)
+	}
+	chromeRun(t, laptop, "end the other one",
+		chromedp.Click(`form[action="/sessions/end"] button`, chromedp.ByQuery),
+		chromeWaitText(`That session has ended`),
+		chromedp.Evaluate(`document.querySelectorAll("main tbody tr").length`, &rows),
+	)
+	if rows != 1 {
+		t.Errorf("%d sessions listed after ending one, want 1", rows)
+	}
+	// The other server learns within a second; a page load may take longer
+	// on a busy machine, so look until a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		chromeRun(t, phone, "the ended browser's next page", chromedp.Navigate(bBase+"/private/"), chromedp.WaitReady(`main`, chromedp.ByQuery))
+		if strings.HasPrefix(chromeLocation(t, phone), bBase+"/login?next=") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ended browser still sees the private area")
+		}
+	}
+	chromeRun(t, phone, "told why", chromeWaitText(`this session was ended from another one`))
+	chromeRun(t, laptop, "this one stays", chromedp.Navigate(aBase+"/private/"), chromeWaitText(`Hello, lena`))
 }
