@@ -100,7 +100,7 @@ func startLogin(s *session.Session, authName string, now time.Time) string {
 // Table: at once for a new login (force), else at most once per
 // logins.TouchInterval. A failure is logged, never the request's.
 func (l *Logins) seen(r *http.Request, user, sid string, since, now time.Time, force bool) {
-	if l == nil || l.Table == nil || sid == "" {
+	if l == nil || l.Table == nil || sid == "" || !force && !l.Table.Due(sid, now) {
 		return
 	}
 	err := l.Table.Seen(r.Context(), logins.Login{

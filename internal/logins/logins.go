@@ -145,6 +145,15 @@ func (t *Table) Seen(ctx context.Context, l Login, force bool) error {
 	return nil
 }
 
+// Due reports whether Seen would write login id seen at now without
+// force: the check a request makes before it gathers what a write needs.
+func (t *Table) Due(id string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	last, ok := t.touched[id]
+	return !ok || now.Sub(last) >= TouchInterval
+}
+
 func (t *Table) forgetTouch(ids ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
