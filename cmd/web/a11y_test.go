@@ -341,7 +341,7 @@ func (a *auditor) loggedIn(user string) {
 	a.click("password changed", "main button[type=submit]", "Your password was changed")
 	a.page("session inspector logged in", "/session", "Keys and values")
 	a.page("sessions", "/sessions", "This session")
-	a.click("sessions, others ended", "main form[action='/sessions/end-others'] button", "This session")
+	a.click("sessions, others ended", "main form[action='/sessions/end-others'] button", "Every other session of yours has ended")
 	a.page("logout page logged in", "/logout", "You are logged in as")
 	a.page("404 logged in", "/nope", "Page not found")
 	a.submitForm("405 logged in", "/session", nil, "Method not allowed")

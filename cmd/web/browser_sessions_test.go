@@ -123,6 +123,9 @@ func TestBrowserEndsAnotherSession(t *testing.T) {
 	if rows != 2 {
 		t.Fatalf("%d sessions listed, want 2", rows)
 	}
+	// axe on the list, as on every other page (a11y_test.go).
+	axe := &auditor{t: t, ctx: laptop, base: aBase, shots: artifactsDir(t), width: 1280}
+	axe.audit("sessions listed")
 	chromeRun(t, laptop, "end the other one",
 		chromedp.Click(`form[action="/sessions/end"] button`, chromedp.ByQuery),
 		chromeWaitText(`That session has ended`),
@@ -131,6 +134,7 @@ func TestBrowserEndsAnotherSession(t *testing.T) {
 	if rows != 1 {
 		t.Errorf("%d sessions listed after ending one, want 1", rows)
 	}
+	axe.audit("sessions, one ended")
 	// The other server learns within a second; a page load may take longer
 	// on a busy machine, so look until a deadline.
 	deadline := time.Now().Add(10 * time.Second)
