@@ -96,8 +96,9 @@ func BenchmarkSessionOnly(b *testing.B) {
 	benchServe(b, h, r)
 }
 
-// BenchmarkProtectWithRecord is BenchmarkProtect/stat-interval-1s with the
-// record of ended logins holding 20,000 entries and the login lifetime on:
+// BenchmarkProtectWithRecord is BenchmarkProtect/stat-interval-1s with a
+// login id in the session, without (bypassed) and with (checked) the
+// record of ended logins holding 20,000 entries and the login lifetime:
 // the hot-path cost of refusing logged-out copies.
 func BenchmarkProtectWithRecord(b *testing.B) {
 	// The entries go straight into the file, as a restart finds them.
@@ -114,8 +115,20 @@ func BenchmarkProtectWithRecord(b *testing.B) {
 	if err != nil || rec.Len() != 20000 {
 		b.Fatalf("record: %v, %d entries", err, rec.Len())
 	}
-	logins := &authform.Logins{Record: rec, Lifetime: 12 * time.Hour}
 	since := time.Now().UnixMicro()
-	h, r := benchChainLogins(b, true, users.Options{StatInterval: time.Second}, logins, fmt.Sprintf("&%%2fadmin-sid=AAAAAAAAAAAAAAAAAAAAAA&%%2fadmin-since=%d", since))
-	benchServe(b, h, r)
+	cookie := fmt.Sprintf("&%%2fadmin-sid=AAAAAAAAAAAAAAAAAAAAAA&%%2fadmin-since=%d", since)
+	// bypassed is the same session (login id and time) with no record and
+	// no lifetime: the before of checked.
+	for _, bc := range []struct {
+		name   string
+		logins *authform.Logins
+	}{
+		{"bypassed", nil},
+		{"checked", &authform.Logins{Record: rec, Lifetime: 12 * time.Hour}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, r := benchChainLogins(b, true, users.Options{StatInterval: time.Second}, bc.logins, cookie)
+			benchServe(b, h, r)
+		})
+	}
 }
