@@ -417,6 +417,22 @@ func TestSessionsListedAndEndedAcrossServers(t *testing.T) {
 			_, afterSafari, _ := strings.Cut(body, "Safari on iOS")
 			phoneID := listedIDs(afterSafari)[0]
 
+			// A page of another site cannot press the button.
+			req, _ := http.NewRequest("POST", aBase+"/sessions/end", strings.NewReader(url.Values{"id": {phoneID}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			req.Header.Set("Origin", "https://evil.example")
+			res, err := laptop.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusForbidden {
+				t.Fatalf("cross-site End: %d, want 403", res.StatusCode)
+			}
+			if s := status(phone, "/private/"); s != http.StatusOK {
+				t.Fatalf("a cross-site End ended the session: %d", s)
+			}
 			res, _ = laptop.post("/sessions/end", url.Values{"id": {phoneID}})
 			expect(t, res, http.StatusSeeOther, "/sessions?ended=one")
 			eventually(t, "the ended session refused on the other server", func() bool {
