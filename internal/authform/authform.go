@@ -80,11 +80,18 @@ type contextKey struct{ name string }
 
 var userContextKey = &contextKey{"authform user"}
 
-// userSlot is where authentication records whom it authenticated for one
-// request.
+// userSlot is where authentication records what it decided for one
+// request, so that nothing after it decides again.
 type userSlot struct {
+	// decided is set once Protect, the login handler or Identify has
+	// looked at the request's credentials.
+	decided bool
+	// user is whom they accepted; "" for nobody.
 	user string
-	ok   bool
+	// remote marks user as REMOTE_USER: accepted where authentication
+	// applies (Protect, the login handler), not only identified for a
+	// page outside protected locations.
+	remote bool
 }
 
 // RecordUser puts a slot in the request context where Protect and the
@@ -104,20 +111,56 @@ func RecordUser(next http.Handler) http.Handler {
 // is none.
 func User(r *http.Request) (string, bool) {
 	u, ok := r.Context().Value(userContextKey).(*userSlot)
-	if !ok || !u.ok {
+	if !ok || !u.remote {
 		return "", false
 	}
 	return u.user, true
 }
 
+// LoggedIn returns who is logged in on this request, as decided once by
+// Protect, the login handler or Identify: for pages that show it. "" when
+// nobody is, or nothing decided.
+func LoggedIn(r *http.Request) string {
+	u, ok := r.Context().Value(userContextKey).(*userSlot)
+	if !ok {
+		return ""
+	}
+	return u.user
+}
+
+// decided reports whether authentication has already decided who the
+// request's user is.
+func decided(r *http.Request) bool {
+	u, ok := r.Context().Value(userContextKey).(*userSlot)
+	return ok && u.decided
+}
+
 // withUser records user as the request's authenticated user: in the
 // RecordUser slot when there is one, else in a new one.
 func withUser(r *http.Request, user string) *http.Request {
+	return record(r, userSlot{decided: true, user: user, remote: true})
+}
+
+// withNobody records that the request's credentials were looked at and
+// nobody is logged in, so that the page rendered next (an ErrorDocument
+// 401, say) does not check them a second time.
+func withNobody(r *http.Request) *http.Request {
+	return record(r, userSlot{decided: true})
+}
+
+// withIdentified records user as logged in without making them
+// REMOTE_USER: their credentials are right, but this location does not
+// accept them (Require user) or does not ask (Identify).
+func withIdentified(r *http.Request, user string) *http.Request {
+	return record(r, userSlot{decided: true, user: user})
+}
+
+func record(r *http.Request, s userSlot) *http.Request {
 	if u, ok := r.Context().Value(userContextKey).(*userSlot); ok {
-		u.user, u.ok = user, true
+		*u = s
 		return r
 	}
-	return r.WithContext(context.WithValue(r.Context(), userContextKey, &userSlot{user: user, ok: true}))
+	return r.WithContext(context.WithValue(r.Context(), userContextKey, &s))
 }
 
 // Protect returns the middleware of a protected location (AuthType form
@@ -160,7 +203,9 @@ func (p *protected) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			} else if ok {
 				if !c.permits(user) {
-					c.unauthorized(w, r)
+					// Authenticated, not authorized: the 401 page may say
+					// who is logged in.
+					c.unauthorized(w, withIdentified(r, user))
 					return
 				}
 				now := c.Now()
@@ -180,6 +225,7 @@ func (p *protected) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sess.Set(NoticeKey(c.AuthName), NoticeExpired)
 		}
 	}
+	r = withNobody(r)
 	if r.Method == http.MethodPost {
 		p.inline(w, r, sess)
 		return
@@ -225,7 +271,7 @@ func (p *protected) inline(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	c.store(r, sess, user, pw)
 	if !c.permits(user) {
-		c.unauthorized(w, r)
+		c.unauthorized(w, withIdentified(r, user))
 		return
 	}
 	if c.redirectAfterLogin(w, r, f) {

@@ -156,17 +156,6 @@ func (l *Logins) ended(s *session.Session, authName, user string, now time.Time)
 	return string(l.Record.Ended(lg.sid, user, lg.since))
 }
 
-// Ended reports why the request's login of user in realm authName ended
-// (a NoticeXxx value), "" when it has not: what Protect checks, for pages
-// outside protected locations that show who is logged in.
-func (l *Logins) Ended(r *http.Request, authName, user string) string {
-	s, err := session.Load(r)
-	if err != nil || l == nil {
-		return ""
-	}
-	return l.ended(s, authName, user, time.Now())
-}
-
 // until is when an entry ending logins made up to now (at since, when
 // known) is no longer needed: each such session has reached its lifetime
 // or gone idle past SessionMaxAge by then.

@@ -65,6 +65,23 @@ func (a *authBuilder) siteDeps(login *config.Settings) (SiteDeps, error) {
 	return sd, nil
 }
 
+// identify decides, for the site's pages, who is logged in where no
+// protected location or login handler has: the realm of the site's login
+// page, checked against that handler's user stores. nil when the login
+// page has no login handler (nobody is shown logged in outside protected
+// locations then).
+func (a *authBuilder) identify(login *config.Settings) (func(http.Handler) http.Handler, error) {
+	if login.Auth.Name == "" || login.Handler != "form-login-handler" {
+		return nil, nil
+	}
+	// Identify renders no page, so the options need no content.
+	opts, err := a.options(login, nil)
+	if err != nil {
+		return nil, err
+	}
+	return authform.Identify(opts)
+}
+
 // handler wraps content with the SetHandler or protection of a location.
 // newPlan has already refused the combinations that cannot work.
 func (a *authBuilder) handler(p *plan, content http.Handler) (http.Handler, error) {

@@ -168,6 +168,13 @@ func (s *Server) build(ctx context.Context, deps Deps) error {
 			return err
 		}
 		s.pages, _ = site.(Pages)
+		identify, err := b.auth.identify(cfg.Resolve(SiteLoginPath))
+		if err != nil {
+			return fmt.Errorf("%s: <Location %s> (the site's login page): %w", cfg.File, SiteLoginPath, err)
+		}
+		if identify != nil {
+			site = identify(site)
+		}
 	}
 	content := newContent(cfg, site, deps.Logger, func(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusNotFound)

@@ -177,7 +177,7 @@ func (a *app) register(w http.ResponseWriter, r *http.Request) error {
 // requireUser returns the logged-in user, or redirects to the login page
 // (the configuration normally does that before the site sees the request).
 func (a *app) requireUser(w http.ResponseWriter, r *http.Request) (string, bool) {
-	if u := a.currentUser(r); u != "" {
+	if u := authform.LoggedIn(r); u != "" {
 		return u, true
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)

@@ -90,7 +90,9 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 		return
 	}
 	if data.User == "" {
-		data.User = a.currentUser(r)
+		// Decided once for the request, by authentication in front of
+		// the site (Protect, the login handler or Identify).
+		data.User = authform.LoggedIn(r)
 	}
 	if n := authform.TakeNotice(r, a.opts.AuthName); n != "" && data.Notice == "" {
 		data.Notice = noticeText(n)

@@ -1,7 +1,6 @@
 package site
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/websession/websession/internal/authform"
-	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/users"
 	"github.com/websession/websession/static"
 )
@@ -185,41 +183,4 @@ func (a *app) handle(h func(http.ResponseWriter, *http.Request) error) http.Hand
 			a.fail(w, r, err)
 		}
 	}
-}
-
-// currentUser is who the navigation shows as logged in: the user
-// authform.Protect authenticated on this request, else, on pages outside
-// protected locations, the session's <AuthName>-user when the session also
-// holds a password the user store still accepts (so a session ended by a
-// password change elsewhere does not look logged in). The store answers
-// from its verified-credential cache.
-func (a *app) currentUser(r *http.Request) string {
-	if u, ok := authform.User(r); ok {
-		return u
-	}
-	s, err := session.Load(r)
-	if err != nil {
-		return ""
-	}
-	user, _ := s.Get(a.userKey)
-	pw, _ := s.Get(a.pwKey)
-	if user == "" || pw == "" {
-		return ""
-	}
-	if a.opts.Logins.Ended(r, a.opts.AuthName, user) != "" {
-		return ""
-	}
-	if a.opts.Users != nil && !a.granted(r.Context(), user, pw) {
-		return ""
-	}
-	return user
-}
-
-func (a *app) granted(ctx context.Context, user, pw string) bool {
-	res, err := a.opts.Users.Check(ctx, user, pw)
-	if err != nil {
-		a.logger.Warn("site: user store check failed", "err", err)
-		return false
-	}
-	return res == users.Granted
 }

@@ -118,6 +118,13 @@ func newSite(t *testing.T, cfg siteConfig) *testSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The site shows whom authentication decided: Protect on protected
+	// pages, Identify on the others, as the server wires it.
+	identify, err := authform.Identify(authform.Options{AuthName: "site", Providers: providers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = identify(pages)
 	protected := protect(pages)
 	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path

@@ -1,0 +1,127 @@
+package server_test
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/metrics"
+	"github.com/websession/websession/internal/server"
+	"github.com/websession/websession/internal/site"
+	"github.com/websession/websession/internal/users"
+)
+
+// siteConf is the default configuration's layout on a plain cookie, so
+// that a test can plant credentials in the session.
+const siteConf = `Session On
+SessionCookieName session path=/
+<Location /login>
+    SetHandler form-login-handler
+    AuthType form
+    AuthName site
+    AuthFormAllowPlainCookie On
+    AuthUserFile users
+</Location>
+<Location /logout>
+    SetHandler form-logout-handler
+    AuthName site
+    AuthFormAllowPlainCookie On
+</Location>
+<Location /private>
+    AuthType form
+    AuthName site
+    AuthFormAllowPlainCookie On
+    AuthUserFile users
+    ErrorDocument 401 /login
+    Require valid-user
+</Location>
+`
+
+// siteServer serves conf with the reference site, users alice (password
+// pw) in ServerRoot/users, and metrics.
+func siteServer(t *testing.T, conf, pw string) (string, *metrics.Metrics, *logBuffer) {
+	t.Helper()
+	root := t.TempDir()
+	st, err := users.OpenFile(filepath.Join(root, "users"), users.Options{Cost: users.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Add(t.Context(), "alice", pw); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cfg, err := config.Parse("site.conf", []byte(conf), config.Options{ServerRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	logs := &logBuffer{}
+	newSite := func(d server.SiteDeps) (http.Handler, error) {
+		return site.New(site.Options{AuthName: d.Login.Auth.Name, Users: d.Users, Throttle: d.Throttle, Logins: d.Logins, Fail: d.Fail, Logger: d.Logger})
+	}
+	srv, err := server.New(t.Context(), cfg, server.Deps{Site: newSite, Metrics: m, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts.URL, m, logs
+}
+
+// hashes is how many password hashes the user stores have computed.
+func hashes(t *testing.T, m *metrics.Metrics) uint64 {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, f := range families {
+		if f.GetName() == "websession_password_hash_seconds" {
+			for _, s := range f.GetMetric() {
+				n += s.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return n
+}
+
+// TestCredentialsCheckedOncePerRequest: who is logged in is decided once
+// per request, by authentication, and the site's pages show that answer.
+// A protected page whose session holds a wrong password answers with its
+// ErrorDocument 401, the site's login page: one password hash, Protect's
+// (the site used to check the credentials again to draw its navigation).
+// Outside protected locations the site's pages show the user Identify
+// found, again with one check.
+func TestCredentialsCheckedOncePerRequest(t *testing.T) {
+	t.Parallel()
+	const pw = "correct horse battery staple"
+	base, m, _ := siteServer(t, siteConf, pw)
+
+	before := hashes(t, m)
+	res := do(t, "GET", base+"/private/", map[string]string{"Cookie": "session=site-user=alice&site-pw=wrong+password"})
+	if res.status != http.StatusUnauthorized || !strings.Contains(res.body, `name="httpd_password"`) || strings.Contains(res.body, "Logged in as") {
+		t.Fatalf("GET /private/ with a wrong password: %d %.300q, want the login page with nobody logged in", res.status, res.body)
+	}
+	if got := hashes(t, m) - before; got != 1 {
+		t.Errorf("GET /private/ with a wrong password computed %d password hashes, want 1", got)
+	}
+
+	before = hashes(t, m)
+	res = do(t, "GET", base+"/", map[string]string{"Cookie": "session=site-user=alice&site-pw=correct+horse+battery+staple"})
+	if res.status != http.StatusOK || !strings.Contains(res.body, "Logged in as <strong>alice</strong>") {
+		t.Fatalf("GET / with alice's password: %d %.300q, want alice logged in", res.status, res.body)
+	}
+	if got := hashes(t, m) - before; got != 1 {
+		t.Errorf("GET / with alice's password computed %d password hashes, want 1", got)
+	}
+	res = do(t, "GET", base+"/", map[string]string{"Cookie": "session=site-user=alice&site-pw=wrong+password"})
+	if res.status != http.StatusOK || strings.Contains(res.body, "Logged in as") {
+		t.Errorf("GET / with a wrong password: %d, want nobody logged in", res.status)
+	}
+}
