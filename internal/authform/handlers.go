@@ -236,18 +236,20 @@ func (c *config) refused(w http.ResponseWriter, r *http.Request, f form, status 
 	return true
 }
 
-// serverError logs err once and answers 500 without details, or 503 when
-// the user store refused to start another password hash (a login flood).
+// serverError reports err to Fail, the integrator's one failure
+// renderer, when there is one. Without it, it logs err once and answers
+// 500 without details, or 503 when the user store refused to start
+// another password hash (a login flood, users.ErrBusy).
 func (c *config) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if c.Fail != nil {
+		c.Fail(w, r, fmt.Errorf("form authentication (realm %s): %w", c.AuthName, err))
+		return
+	}
 	if errors.Is(err, users.ErrBusy) {
 		c.Logger.Warn("password checks saturated", "realm", c.AuthName, "path", r.URL.Path)
 		c.noStore(w)
 		w.Header().Set("Retry-After", strconv.Itoa(int(users.BusyRetryAfter.Seconds())))
 		page(w, http.StatusServiceUnavailable, "Busy", "The server is checking too many passwords at once. Please try again in a few seconds.")
-		return
-	}
-	if c.Fail != nil {
-		c.Fail(w, r, fmt.Errorf("form authentication (realm %s): %w", c.AuthName, err))
 		return
 	}
 	c.Logger.Error("form authentication failed", "realm", c.AuthName, "path", r.URL.Path, "err", err)

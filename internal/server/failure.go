@@ -9,45 +9,60 @@ import (
 	"strconv"
 
 	"github.com/websession/websession/internal/session"
+	"github.com/websession/websession/internal/users"
 )
 
 // Pages renders the friendly page of a failed request in the site's own
 // look. The reference site implements it with its templates.
 type Pages interface {
 	// ErrorPage writes the whole response for status (a 4xx or 5xx).
-	ErrorPage(w http.ResponseWriter, r *http.Request, status int)
+	// cause, when not nil, is what failed, for the page to choose its
+	// words; it is never shown.
+	ErrorPage(w http.ResponseWriter, r *http.Request, status int, cause error)
 }
 
 // fail is the one answer to a request that could not be served: every
 // layer below reports its error here, and this is where it is logged,
 // once, and shown as a page without internals. A session store that
-// cannot be reached is a 503 the client may retry; anything else is 500.
+// cannot be reached, or user stores refusing another password hash (a
+// login flood, users.ErrBusy), is a 503 the client may retry; anything
+// else is 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, session.ErrUnavailable) {
+	switch {
+	case errors.Is(err, session.ErrUnavailable):
 		s.logger.Warn("session store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		s.page(w, r, http.StatusServiceUnavailable)
-		return
+		s.page(w, r, http.StatusServiceUnavailable, err)
+	case errors.Is(err, users.ErrBusy):
+		s.logger.Warn("password checks saturated", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.page(w, r, http.StatusServiceUnavailable, err)
+	default:
+		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.page(w, r, http.StatusInternalServerError, err)
 	}
-	s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	s.page(w, r, http.StatusInternalServerError)
 }
 
 // page writes the failure page for status, dropping whatever headers the
 // failed handler had set (a half-made session cookie must not leave).
-func (s *Server) page(w http.ResponseWriter, r *http.Request, status int) {
+// cause is what failed, nil when nothing did (a refused request).
+func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, cause error) {
 	h := w.Header()
 	for k := range h {
 		delete(h, k)
 	}
 	h.Set("Cache-Control", "no-store")
+	busy := errors.Is(cause, users.ErrBusy)
 	if status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", "5")
+		retry := "5"
+		if busy {
+			retry = strconv.Itoa(int(users.BusyRetryAfter.Seconds()))
+		}
+		h.Set("Retry-After", retry)
 	}
 	if s.pages != nil {
-		s.pages.ErrorPage(w, r, status)
+		s.pages.ErrorPage(w, r, status, cause)
 		return
 	}
-	fallbackPage(w, status)
+	fallbackPage(w, status, busy)
 }
 
 // fallbackHTML is the failure page of a server without a site: a whole
@@ -74,15 +89,18 @@ const fallbackHTML = `<!doctype html>
 </html>
 `
 
-// fallbackPage writes the failure page of a server without a site.
-func fallbackPage(w http.ResponseWriter, status int) {
+// fallbackPage writes the failure page of a server without a site; busy
+// says a 503 is users.ErrBusy.
+func fallbackPage(w http.ResponseWriter, status int, busy bool) {
 	title, msg := "Something went wrong", "The server could not finish this request. Please try again later."
-	switch status {
-	case http.StatusServiceUnavailable:
+	switch {
+	case busy:
+		title, msg = "Busy", "The server is checking too many passwords at once. Please try again in a few seconds."
+	case status == http.StatusServiceUnavailable:
 		title, msg = "Service unavailable", "Sessions cannot be read right now. Please try again in a moment."
-	case http.StatusForbidden:
+	case status == http.StatusForbidden:
 		title, msg = "Request refused", "This request was refused: it came from a form on another site, or from an address this page does not accept."
-	case http.StatusNotFound:
+	case status == http.StatusNotFound:
 		title, msg = "Page not found", "There is no page at this address."
 	}
 	body := fmt.Sprintf(fallbackHTML, html.EscapeString(title), html.EscapeString(msg))

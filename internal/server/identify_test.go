@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -123,5 +125,56 @@ func TestCredentialsCheckedOncePerRequest(t *testing.T) {
 	res = do(t, "GET", base+"/", map[string]string{"Cookie": "session=site-user=alice&site-pw=wrong+password"})
 	if res.status != http.StatusOK || strings.Contains(res.body, "Logged in as") {
 		t.Errorf("GET / with a wrong password: %d, want nobody logged in", res.status)
+	}
+}
+
+// TestBusyIsOneAnswer: when the user stores refuse another password hash
+// (users.ErrBusy, a login flood), the site reports it and the server's
+// one failure renderer answers: the site's templated 503 with the busy
+// message and users.BusyRetryAfter, and one log line, the server's (the
+// site used to render and log a page of its own).
+func TestBusyIsOneAnswer(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	hashes := users.NewHashLimiter(users.HashLimiterOptions{Slots: 1, Queue: -1})
+	busy, err := users.OpenFile(filepath.Join(root, "busy"), users.Options{Cost: users.MinCost, Hashes: hashes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	release, err := hashes.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	cfg, err := config.Parse("site.conf", []byte(siteConf), config.Options{ServerRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	newSite := func(d server.SiteDeps) (http.Handler, error) {
+		return site.New(site.Options{AuthName: "site", Users: busy, Fail: d.Fail, Logger: d.Logger})
+	}
+	srv, err := server.New(t.Context(), cfg, server.Deps{Site: newSite, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+
+	res, err := http.PostForm(ts.URL+"/register", url.Values{"username": {"bob"}, "password": {"a long enough password"}, "confirm": {"a long enough password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	body := string(b)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "2" ||
+		!strings.Contains(body, `href="/static/site.css"`) || !strings.Contains(body, "checking too many passwords") {
+		t.Errorf("register while busy: %d, Retry-After %q, body %.400q; want the site's 503 page saying it is busy, Retry-After 2", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+	if got := logs.lines("level="); len(got) != 1 || !strings.Contains(got[0], `msg="password checks saturated"`) || !strings.Contains(got[0], "path=/register") {
+		t.Errorf("want one log line from the server's failure renderer, got %q", got)
 	}
 }

@@ -27,7 +27,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if sw.started {
 				panic(http.ErrAbortHandler)
 			}
-			s.page(w, r, http.StatusInternalServerError)
+			s.page(w, r, http.StatusInternalServerError, nil)
 		}()
 		next.ServeHTTP(sw, r)
 	})

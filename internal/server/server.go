@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	}
 	protect := http.NewCrossOriginProtection()
 	protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.page(w, r, http.StatusForbidden)
+		s.page(w, r, http.StatusForbidden, nil)
 	}))
 	// The security headers go on every response, the recovered panic's
 	// 500 and CrossOriginProtection's 403 included.
@@ -177,7 +177,7 @@ func (s *Server) build(ctx context.Context, deps Deps) error {
 		}
 	}
 	content := newContent(cfg, site, deps.Logger, func(w http.ResponseWriter, r *http.Request) {
-		s.page(w, r, http.StatusNotFound)
+		s.page(w, r, http.StatusNotFound, nil)
 	})
 	for _, p := range plans {
 		h, err := b.chain(ctx, p, content)
@@ -251,7 +251,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	h, ok := s.chains[s.cfg.Resolve(r.URL.Path)]
 	if !ok {
-		s.page(w, r, http.StatusNotFound)
+		s.page(w, r, http.StatusNotFound, nil)
 		return
 	}
 	h.ServeHTTP(w, r)

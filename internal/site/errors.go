@@ -88,12 +88,15 @@ func classify(err error) (code, string) {
 	return errInternal, problems[errInternal].message
 }
 
-// fail answers with the friendly page for err. Internal errors are logged
-// once, here, with their cause; the user sees only the generic message.
+// fail answers with the friendly page for err. The failures that are the
+// server's (internal errors, a store down or busy) go to Options.Fail, the
+// integrator's one failure renderer, when there is one; otherwise they are
+// logged once, here, with their cause, and the user sees only the generic
+// message.
 func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c, msg := classify(err)
 	p := problems[c]
-	if a.opts.Fail != nil && (c == errInternal || c == errUnavailable && !errors.Is(err, users.ErrBusy)) {
+	if a.opts.Fail != nil && (c == errInternal || c == errUnavailable) {
 		a.opts.Fail(w, r, err)
 		return
 	}
@@ -121,8 +124,9 @@ type pages struct {
 // ErrorPage writes the site's page for a failure status (403 from the
 // cross-origin protection or an address refused, 404 for a program or
 // file that is not there, 500 or 503) without logging: the caller has
-// logged it.
-func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
+// logged it. cause picks the words of a 503 (a session store down, or too
+// many password checks at once).
+func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int, cause error) {
 	c := errInternal
 	switch status {
 	case http.StatusServiceUnavailable:
@@ -133,5 +137,9 @@ func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
 		c = errNotFound
 	}
 	pr := problems[c]
-	p.a.render(w, r, pr.status, "error.html", &pageData{Title: pr.title, Message: pr.message})
+	msg := pr.message
+	if c == errUnavailable && errors.Is(cause, users.ErrBusy) {
+		msg = msgBusy
+	}
+	p.a.render(w, r, pr.status, "error.html", &pageData{Title: pr.title, Message: msg})
 }
