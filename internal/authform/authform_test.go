@@ -84,6 +84,7 @@ var loginForm = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	_, store := userFile(t, "alice", "wonderland", "bob", "builder1")
 	protected := siteConfig{provider: store, opts: authform.Options{LoginRequiredLocation: loginPage}}
 	plain401 := siteConfig{provider: store}
@@ -253,6 +254,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			check(t, newSite(t, tt.sc).do(tt.req), tt.want)
 		})
 	}
@@ -262,6 +264,7 @@ func TestScenarios(t *testing.T) {
 // keeps working until the password is changed in the user file by Apache's
 // htpasswd; then the same cookie gets 401.
 func TestPasswordChangeEndsSession(t *testing.T) {
+	t.Parallel()
 	path, store := userFile(t, "alice", "wonderland")
 	s := newSite(t, siteConfig{provider: store})
 	res := s.do(req{target: "/dologin", form: creds("alice", "wonderland")})
@@ -275,6 +278,7 @@ func TestPasswordChangeEndsSession(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
+	t.Parallel()
 	_, store := userFile(t, "alice", "wonderland")
 	th := func(s *site) *authform.Throttle {
 		return authform.NewThrottle(authform.ThrottleOptions{Failures: 3, Window: time.Minute, Now: func() time.Time { return *s.now }})
@@ -303,6 +307,7 @@ func TestThrottle(t *testing.T) {
 	// Failures 3: the pair (user, address) gets 3, the user name from all
 	// addresses 3*UserFactor, one address under all names 3*AddressFactor.
 	t.Run("per user name and address", func(t *testing.T) {
+		t.Parallel()
 		for _, user := range []string{"alice", "nobody"} {
 			s := setup(t)
 			for range 3 {
@@ -327,6 +332,7 @@ func TestThrottle(t *testing.T) {
 		}
 	})
 	t.Run("per user name", func(t *testing.T) {
+		t.Parallel()
 		s := setup(t)
 		for i := range 3 * authform.UserFactor {
 			check(t, s.do(req{target: "/dologin", form: creds("alice", "wrong-password"), remote: fmt.Sprintf("192.0.2.%d:1000", i+1)}), want{status: 401})
@@ -337,6 +343,7 @@ func TestThrottle(t *testing.T) {
 		check(t, s.do(req{target: "/dologin", form: creds("bob", "wrong-password"), remote: "198.51.100.1:1000"}), want{status: 401})
 	})
 	t.Run("per client address", func(t *testing.T) {
+		t.Parallel()
 		s := setup(t)
 		for i := range 3 * authform.AddressFactor {
 			check(t, s.do(req{target: "/admin/x", form: creds(fmt.Sprintf("user%d", i), "wrong-password"), remote: "[2001:db8::1]:1000"}), want{status: 401})
@@ -349,17 +356,21 @@ func TestThrottle(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	_, store := userFile(t, "alice", "wonderland")
 	t.Run("user store error: 500 without internals", func(t *testing.T) {
+		t.Parallel()
 		s := newSite(t, siteConfig{opts: authform.Options{Providers: []users.Store{failingStore{}}}})
 		check(t, s.do(req{target: "/admin/", cookie: aliceCookie}), want{status: 500, notBody: []string{"db.internal", "refused"}})
 		check(t, s.do(req{target: "/dologin", form: creds("alice", "wonderland")}), want{status: 500, cookie: "-", notBody: []string{"db.internal"}})
 	})
 	t.Run("non-authoritative: a failing store counts as not found", func(t *testing.T) {
+		t.Parallel()
 		s := newSite(t, siteConfig{opts: authform.Options{NonAuthoritative: true, Providers: []users.Store{failingStore{}, store}}})
 		check(t, s.do(req{target: "/admin/", cookie: aliceCookie}), want{status: 200})
 	})
 	t.Run("providers in order: first answer other than not found decides", func(t *testing.T) {
+		t.Parallel()
 		_, other := userFile(t, "alice", "other-password", "bob", "builder1")
 		s := newSite(t, siteConfig{opts: authform.Options{Providers: []users.Store{other, store}}})
 		check(t, s.do(req{target: "/admin/", cookie: aliceCookie}), want{status: 401})
@@ -367,6 +378,7 @@ func TestErrors(t *testing.T) {
 		check(t, s.do(req{target: "/admin/", cookie: "%2fadmin-user=bob&%2fadmin-pw=builder1"}), want{status: 200})
 	})
 	t.Run("session store down: 503", func(t *testing.T) {
+		t.Parallel()
 		s := newSite(t, siteConfig{provider: store, store: downStore{}})
 		check(t, s.do(req{target: "/admin/"}), want{status: 503})
 		check(t, s.do(req{target: "/dologin", form: creds("alice", "wonderland")}), want{status: 503})
@@ -375,6 +387,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	_, store := userFile(t, "alice", "wonderland")
 	ok := authform.Options{AuthName: "a", Providers: []users.Store{store}, Require: authform.Require{ValidUser: true}}
 	tests := []struct {
@@ -393,6 +406,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			o := ok
 			tt.modify(&o)
 			_, err := authform.Protect(o)
@@ -410,11 +424,13 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestLocationExpressions(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, siteConfig{opts: authform.Options{LoginRequiredLocation: "https://%{HTTP_HOST}/login?back=%{REQUEST_URI}&q=%{QUERY_STRING}"}})
 	check(t, s.do(req{target: "http://example.org/admin/a%20b?x=1"}), want{status: 302, location: "https://example.org/login?back=/admin/a%20b&q=x=1"})
 }
 
 func TestLoginAndLogoutFunctions(t *testing.T) {
+	t.Parallel()
 	st := mustCookieStore(t)
 	mw, _ := session.Middleware(session.Config{Store: st})
 	var err error

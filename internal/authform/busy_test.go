@@ -15,6 +15,7 @@ import (
 // need a hash answers 503 with Retry-After instead of queueing without
 // bound; credentials already verified need no hash and still pass.
 func TestLoginFloodBusy(t *testing.T) {
+	t.Parallel()
 	hashes := users.NewHashLimiter(users.HashLimiterOptions{Slots: 1, Queue: -1})
 	_, store := userFileOpts(t, users.Options{Hashes: hashes}, "alice", "wonderland", "bob", "builder1")
 	s := newSite(t, siteConfig{provider: store})

@@ -30,6 +30,7 @@ func encryptedSite(t *testing.T) *site {
 }
 
 func TestSharedCryptoVector(t *testing.T) {
+	t.Parallel()
 	s := encryptedSite(t)
 	check(t, s.do(req{target: "/private/", cookie: sharedVector}), want{status: 200, body: []string{`user="alice" ok=true`}})
 	// One flipped character: no session, so no user.
@@ -38,6 +39,7 @@ func TestSharedCryptoVector(t *testing.T) {
 }
 
 func TestEncryptedCookieHidesPassword(t *testing.T) {
+	t.Parallel()
 	s := encryptedSite(t)
 	for name, q := range map[string]req{
 		"login handler": {target: "/dologin", form: creds("alice", "secret1")},

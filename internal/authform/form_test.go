@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseForm(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		body string
 		size int64
@@ -38,6 +39,7 @@ func TestParseForm(t *testing.T) {
 }
 
 func TestSafeLocation(t *testing.T) {
+	t.Parallel()
 	for loc, want := range map[string]bool{
 		"/":                     true,
 		"/admin/page?x=1#f":     true,

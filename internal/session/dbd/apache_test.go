@@ -51,6 +51,7 @@ func apacheConninfo(t *testing.T, dsn string) string {
 // and websession use one session table; a session started by either is
 // read and changed by the other.
 func TestSharesSessionsWithApache(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat(aprPgsqlDriver); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Apache's PostgreSQL DBD driver (libaprutil1-dbd-pgsql) is required under CI=true: %v", err)

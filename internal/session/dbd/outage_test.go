@@ -72,6 +72,7 @@ func (p *socketProxy) down() {
 // While the database is away, Load and Save report ErrUnavailable; when it
 // is back the same store works again, with no restart.
 func TestRecoversWhenDatabaseReturns(t *testing.T) {
+	t.Parallel()
 	u, err := url.Parse(pgtest.URL(t))
 	if err != nil || u.Query().Get("host") == "" || u.Query().Get("host")[0] != '/' {
 		t.Skip("needs pgtest's local cluster on a Unix socket")

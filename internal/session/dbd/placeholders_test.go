@@ -9,6 +9,7 @@ import (
 )
 
 func TestConvertPlaceholders(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want string
 		n        int

@@ -147,6 +147,7 @@ func cookieID(t *testing.T, h http.Header, name, suffix string) string {
 
 // Scenario 14 (spec §9) and CVE-2013-2249 (a) and (b).
 func TestScenario14AnonymousSession(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	writes := countWrites(t, db)
 	st := newStore(t, dbd.Options{DB: db, CookieName: "session", CookieAttrs: "path=/", CookieRemove: true})
@@ -220,6 +221,7 @@ func equalRows(a, b []row) bool {
 // cookie value that is not a UUID is never looked up (it could name a
 // per-user row in the same table).
 func TestClientChosenIDNotAdopted(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	if _, err := db.Exec(`insert into session (value, expiry, key) values ('secret=1', 0, 'alice')`); err != nil {
 		t.Fatal(err)
@@ -247,6 +249,7 @@ func TestClientChosenIDNotAdopted(t *testing.T) {
 // A row written by httpd with the manual's own statements is read, with an
 // id in either case; expired rows are not.
 func TestReadsRowWrittenByApache(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	for _, q := range []string{
 		// insertsession as in the manual, with literal values
@@ -296,6 +299,7 @@ func formatInt(n int64) string {
 // as Set-Cookie2), and a SessionMaxAge refresh of an unchanged session that
 // keeps the id.
 func TestCookieLayoutAndRefresh(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	st := newStore(t, dbd.Options{DB: db, CookieName: "sid", CookieName2: "sid2", CookieAttrs2: "path=/x;"})
 	h, s, _ := exchange(t, st, "", 300, func(s *session.Session) { s.Set("a", "1") })
@@ -320,6 +324,7 @@ func TestCookieLayoutAndRefresh(t *testing.T) {
 
 // Duplicate id cookies with different values: no session, an error to log.
 func TestConflictingCookies(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	st := newStore(t, dbd.Options{DB: db, CookieName: "s1", CookieRemove: true})
 	r := httptest.NewRequest("GET", "/", nil)
@@ -335,6 +340,7 @@ func TestConflictingCookies(t *testing.T) {
 
 // Scenario 15: per-user sessions keyed by the authenticated user.
 func TestScenario15PerUser(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	user := func(r *http.Request) string { u, _, _ := r.BasicAuth(); return u }
 	st := newStore(t, dbd.Options{DB: db, PerUser: true, User: user})
@@ -397,6 +403,7 @@ func TestScenario15PerUser(t *testing.T) {
 // request that arrives after the rename finds no row and starts a new
 // session, as for any unknown id.)
 func TestConcurrentChangesOnOneID(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	db.SetMaxOpenConns(20)
 	st := newStore(t, dbd.Options{DB: db, CookieName: "session"})
@@ -468,6 +475,7 @@ func TestConcurrentChangesOnOneID(t *testing.T) {
 
 // A database that cannot be reached is reported as session.ErrUnavailable.
 func TestDatabaseDownIsUnavailable(t *testing.T) {
+	t.Parallel()
 	bogus, err := sqlx.Open("postgres", "host=127.0.0.1 port=1 user=x dbname=x sslmode=disable connect_timeout=2")
 	if err != nil {
 		t.Fatal(err)
@@ -500,6 +508,7 @@ func TestDatabaseDownIsUnavailable(t *testing.T) {
 }
 
 func TestCleanupRemovesOnlyExpiredRows(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	for _, q := range []string{
 		`insert into session values ('never', 'a=1', 0)`,
@@ -550,6 +559,7 @@ func TestCleanupRemovesOnlyExpiredRows(t *testing.T) {
 // Statements given the DBDPrepareSQL way, with apr_dbd placeholders, on a
 // table of another shape.
 func TestCustomStatements(t *testing.T) {
+	t.Parallel()
 	db := pgtest.Open(t)
 	if _, err := db.Exec(`create table "Sess" (id text primary key, data text, exp bigint not null, note text default '100%')`); err != nil {
 		t.Fatal(err)
@@ -585,6 +595,7 @@ func TestCustomStatements(t *testing.T) {
 }
 
 func TestNewNeedsAKey(t *testing.T) {
+	t.Parallel()
 	db := &sqlx.DB{}
 	for _, opts := range []dbd.Options{{}, {DB: db}, {DB: db, PerUser: true}} {
 		if _, err := dbd.New(opts); err == nil {
@@ -614,6 +625,7 @@ func BenchmarkLoad(b *testing.B) {
 // renamed its row writes nothing: the old id is never brought back, no
 // second copy is made, and no cookie replaces the survivor's.
 func TestRefreshAfterRenameWritesNothing(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	st := newStore(t, dbd.Options{DB: db, CookieName: "session"})
 	h, _, _ := exchange(t, st, "", 0, func(s *session.Session) { s.Set("a", "1") })
@@ -650,6 +662,7 @@ func TestRefreshAfterRenameWritesNothing(t *testing.T) {
 // A request in flight when its session is logged out (issue 15.6) saves
 // nothing when it ends: the logged-out session does not come back.
 func TestSaveAfterDeleteResurrectsNothing(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	st := newStore(t, dbd.Options{DB: db, CookieName: "session"})
 	h, _, _ := exchange(t, st, "", 0, func(s *session.Session) { s.Set("site-user", "alice"); s.Set("site-pw", "pw") })
