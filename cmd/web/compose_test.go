@@ -12,6 +12,7 @@ import (
 // TestComposeFile checks docker-compose.yml the only way this machine can:
 // Docker does not run here, but docker-compose parses and validates it.
 func TestComposeFile(t *testing.T) {
+	t.Parallel()
 	bin := testtool.Path(t, "docker-compose", "docker-compose")
 	out, err := exec.Command(bin, "-f", "../../docker-compose.yml", "config").CombinedOutput()
 	if err != nil {

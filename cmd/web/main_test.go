@@ -185,6 +185,7 @@ func siteFlow(t *testing.T, base string) {
 }
 
 func TestDefaultConfiguration(t *testing.T) {
+	t.Parallel()
 	base, root := startShipped(t, "default.conf", nil)
 	siteFlow(t, base)
 	// The first run made the secret and the user file, private to the user.
@@ -197,6 +198,7 @@ func TestDefaultConfiguration(t *testing.T) {
 }
 
 func TestPostgresConfiguration(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.URL(t)
 	base, _ := startShipped(t, "postgres.conf", map[string]string{"DATABASE_URL": dsn, "SESSION_SECRET": "test secret"})
 	siteFlow(t, base)
@@ -206,6 +208,7 @@ func TestPostgresConfiguration(t *testing.T) {
 // form posting back to itself; posting credentials there logs in and runs
 // the program, replayed as a GET.
 func TestInlineConfiguration(t *testing.T) {
+	t.Parallel()
 	root := serverRoot(t)
 	store, err := users.OpenFile(filepath.Join(root, "data", "users.htpasswd"), users.Options{Cost: users.MinCost})
 	if err != nil {
@@ -235,6 +238,7 @@ func TestInlineConfiguration(t *testing.T) {
 }
 
 func TestCookieConfiguration(t *testing.T) {
+	t.Parallel()
 	base, _ := startShipped(t, "cookie.conf", nil)
 	b := newVisitor(t, base)
 	res, _ := b.post("/cgi-bin/session-demo?set=colour=blue&size=10", nil)
@@ -249,6 +253,7 @@ func TestCookieConfiguration(t *testing.T) {
 }
 
 func TestCryptoConfiguration(t *testing.T) {
+	t.Parallel()
 	base, _ := startShipped(t, "crypto.conf", map[string]string{"SESSION_SECRET": "s3cret"})
 	b := newVisitor(t, base)
 	res, _ := b.post("/cgi-bin/session-demo?set=colour=blue", nil)
@@ -271,6 +276,7 @@ func TestCryptoConfiguration(t *testing.T) {
 }
 
 func TestSessionCommandRoundTrip(t *testing.T) {
+	t.Parallel()
 	var enc, dec bytes.Buffer
 	if err := run(context.Background(), []string{"session", "encode", "-passphrase", "secret", "user=alice&role=admin"}, os.Getenv, &enc, io.Discard); err != nil {
 		t.Fatal(err)
@@ -296,6 +302,7 @@ func TestSessionCommandRoundTrip(t *testing.T) {
 }
 
 func TestUserCommand(t *testing.T) {
+	t.Parallel()
 	root := serverRoot(t)
 	conf := filepath.Join(root, "configs", "default.conf")
 	cmd := func(stdin string, args ...string) error {
@@ -326,6 +333,7 @@ func TestUserCommand(t *testing.T) {
 }
 
 func TestBadConfigurationStopsStartup(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	conf := filepath.Join(root, "bad.conf")
 	if err := os.WriteFile(conf, []byte("Session On\nSessionMaxAge soon\n"), 0o600); err != nil {
@@ -338,6 +346,7 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 }
 
 func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
 	if err := run(context.Background(), []string{"frobnicate"}, os.Getenv, io.Discard, io.Discard); err == nil {
 		t.Fatal("unknown command accepted")
 	}
@@ -346,6 +355,7 @@ func TestUnknownCommand(t *testing.T) {
 // TestTwoServersShareOneDatabase: behind a load balancer any server can
 // answer any request, because the session lives in the shared table.
 func TestTwoServersShareOneDatabase(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
 	aBase, _ := startShipped(t, "postgres.conf", env)
 	a := newVisitor(t, aBase)
@@ -370,6 +380,7 @@ func TestTwoServersShareOneDatabase(t *testing.T) {
 // unchanged one costs no write and no cookie, a change issues a new id, and
 // emptying it removes the cookie.
 func TestDBDSessionEndToEnd(t *testing.T) {
+	t.Parallel()
 	conf := `DBDriver pgsql
 DBDParams "${DATABASE_URL}"
 DBDAutoMigrate On
@@ -414,6 +425,7 @@ ScriptAlias /cgi-bin/ cgi-bin/
 // TestDatabaseCommands: web migrate and web session cleanup on a
 // configured database, and a clear refusal without one.
 func TestDatabaseCommands(t *testing.T) {
+	t.Parallel()
 	root := serverRoot(t)
 	conf := filepath.Join(root, "db.conf")
 	if err := os.WriteFile(conf, []byte("DBDriver pgsql\nDBDParams \"${DATABASE_URL}\"\n"), 0o600); err != nil {

@@ -221,6 +221,7 @@ func runDocumented(t *testing.T, bin, root string, d documented, stdin string) {
 // configs/, and the embedded default, with the README's command from the
 // root of a plain copy of the repository, and uses what each offers.
 func TestShippedConfigurationsAsDocumented(t *testing.T) {
+	t.Parallel()
 	cmds := readmeCommands(t)
 	files, err := filepath.Glob(filepath.Join(repoRoot, "configs", "*.conf"))
 	if err != nil || len(files) == 0 {

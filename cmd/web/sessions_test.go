@@ -152,6 +152,7 @@ func TestLogOutEverywhereAcrossServers(t *testing.T) {
 // TestPasswordChangeEndsOthersWithNotice (issue 13.2, 13.6): a password
 // change keeps this session and ends the others, which say why.
 func TestPasswordChangeEndsOthersWithNotice(t *testing.T) {
+	t.Parallel()
 	conf := shipped(t, "default.conf")
 	base := startServer(t, conf)
 	a := newVisitor(t, base)
@@ -176,6 +177,7 @@ func TestPasswordChangeEndsOthersWithNotice(t *testing.T) {
 // servers on one database add up to one limit, and the 429 page is the
 // site's, saying in words when to try again, and keeping the typed name.
 func TestThrottleAcrossServers(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
 	conf := shipped(t, "postgres.conf") // AuthFormThrottle's default: 5 per 60 s per user and address
 	aBase, bBase := startServerEnv(t, conf, env), startServerEnv(t, conf, env)
@@ -206,6 +208,7 @@ func TestThrottleAcrossServers(t *testing.T) {
 // 40 guesses get a 429 after the limit, and the right password is refused
 // once it is reached.
 func TestPlantedCredentialsAreThrottled(t *testing.T) {
+	t.Parallel()
 	conf := shipped(t, "default.conf")
 	if !strings.Contains(conf, "SessionCryptoGeneratedPassphraseFile data/passphrase\n") {
 		t.Fatal("default.conf no longer names its passphrase as this test expects")
@@ -246,6 +249,7 @@ var noRedirect = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*ht
 // server: of 40 wrong passwords sent at once, only the limit's worth are
 // counted and checked; the rest get 429.
 func TestConcurrentGuessesAreCountedAtStart(t *testing.T) {
+	t.Parallel()
 	base := startServer(t, shipped(t, "default.conf"))
 	v := newVisitor(t, base)
 	res, _ := v.post("/register", url.Values{"username": {"frank"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
@@ -277,6 +281,7 @@ func TestConcurrentGuessesAreCountedAtStart(t *testing.T) {
 // TestAnonymousLogoutWritesNothing is issue 15.7: logging out without a
 // session adds no row.
 func TestAnonymousLogoutWritesNothing(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	base := startServerEnv(t, shipped(t, "postgres.conf"), map[string]string{"DATABASE_URL": dbURL, "SESSION_SECRET": "s3cret passphrase"})
 	for range 50 {
@@ -304,6 +309,7 @@ func TestAnonymousLogoutWritesNothing(t *testing.T) {
 // a file under data/; a server started afterwards on the same folder still
 // refuses the copied cookie.
 func TestRecordSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	root := serverRoot(t)
 	conf := shipped(t, "default.conf")
 	v := newVisitor(t, startServerIn(t, root, conf, nil))
