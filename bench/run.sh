@@ -359,6 +359,13 @@ seed() {
 	curl -s -D - -o /dev/null "http://127.0.0.1:${PEER[$1]}/seed" | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1
 }
 
+# Every server warm before the first row: just started, websession's
+# background work (migrations checked, caches filled, the record of ended
+# logins read) and the runtime's first collections would land on row 1.
+for port in $WS_PORT $WS_LOG_PORT $AP_PORT "${PEER[@]}"; do
+	wrk -t$THREADS -c$CONNS -d2s "http://127.0.0.1:$port/none/hello.txt" >/dev/null 2>&1 || true
+done
+
 declare -A RPS
 ROW=0
 printf '| scenario | websession req/s | p99 | Apache req/s | p99 | Go peer | req/s | p99 | websession/Apache | websession/peer |\n'

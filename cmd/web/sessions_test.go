@@ -574,3 +574,34 @@ func TestFailedLoginKeepsNext(t *testing.T) {
 		})
 	}
 }
+
+// TestRenamedSessionForwarded (issue 15.8): on configs/postgres.conf a
+// change to a logged-in session renames its row; a request that was
+// already on its way with the old id (here: sent to the other server
+// afterwards) still finds the login. An id planted before a login never
+// reaches the logged-in session.
+func TestRenamedSessionForwarded(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "SESSION_SECRET": "shared secret"}
+	aBase, _ := startShipped(t, "postgres.conf", env) // the CGI demo is under its ServerRoot
+	bBase, _ := startShipped(t, "postgres.conf", env)
+	alice := newVisitor(t, aBase)
+	res, _ := alice.post("/cgi-bin/session-demo?set=n%3D0", nil)
+	expect(t, res, http.StatusOK, "")
+	planted := thief(alice, bBase)
+	res, _ = alice.post("/register", url.Values{"username": {"alice"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	if s := status(planted, "/private/"); s != http.StatusFound {
+		t.Errorf("the id from before the login reached the logged-in session: %d", s)
+	}
+
+	inFlight := thief(alice, bBase)
+	res, _ = alice.post("/cgi-bin/session-demo?set=n%3D1", nil)
+	expect(t, res, http.StatusOK, "")
+	if s := status(inFlight, "/private/"); s != http.StatusOK {
+		t.Fatalf("a request with the id from just before a change is logged out: %d", s)
+	}
+	if s := status(alice, "/private/"); s != http.StatusOK {
+		t.Fatalf("the browser itself: %d", s)
+	}
+}

@@ -25,7 +25,7 @@ func TestMigrateUpStatusDownUp(t *testing.T) {
 	tables := func() string {
 		var names []string
 		if err := db.Select(&names, `select table_name from information_schema.tables
-			where table_schema = 'public' and table_name in ('session', 'users', 'session_revocation', 'session_login') order by 1`); err != nil {
+			where table_schema = 'public' and table_name in ('session', 'users', 'session_revocation', 'session_login', 'session_forward') order by 1`); err != nil {
 			t.Fatal(err)
 		}
 		return strings.Join(names, ",")
@@ -47,16 +47,17 @@ func TestMigrateUpStatusDownUp(t *testing.T) {
 		wantTables   string
 		wantTriggers string
 	}{
-		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql", "OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00005_logins.sql", "OK    up 00006_users_name_lower.sql", "OK    up 00007_notify_not_on_refresh.sql"}, "session,session_login,session_revocation,users", allTriggers},
-		{"up", []string{"no pending migrations"}, "session,session_login,session_revocation,users", allTriggers},
-		{"status", []string{"00001_sessions.sql", "00002_users.sql", "00003_notify.sql", "00004_revocation.sql", "00005_logins.sql", "00006_users_name_lower.sql", "00007_notify_not_on_refresh.sql"}, "session,session_login,session_revocation,users", allTriggers},
+		{"up", []string{"OK    up 00001_sessions.sql", "OK    up 00002_users.sql", "OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00005_logins.sql", "OK    up 00006_users_name_lower.sql", "OK    up 00007_notify_not_on_refresh.sql", "OK    up 00008_session_forward.sql"}, "session,session_forward,session_login,session_revocation,users", allTriggers},
+		{"up", []string{"no pending migrations"}, "session,session_forward,session_login,session_revocation,users", allTriggers},
+		{"status", []string{"00001_sessions.sql", "00002_users.sql", "00003_notify.sql", "00004_revocation.sql", "00005_logins.sql", "00006_users_name_lower.sql", "00007_notify_not_on_refresh.sql", "00008_session_forward.sql"}, "session,session_forward,session_login,session_revocation,users", allTriggers},
+		{"down", []string{"OK    down 00008_session_forward.sql"}, "session,session_login,session_revocation,users", allTriggers},
 		{"down", []string{"OK    down 00007_notify_not_on_refresh.sql"}, "session,session_login,session_revocation,users", oldTriggers},
 		{"down", []string{"OK    down 00006_users_name_lower.sql"}, "session,session_login,session_revocation,users", oldTriggers},
 		{"down", []string{"OK    down 00005_logins.sql"}, "session,session_revocation,users", oldTriggers},
 		{"down", []string{"OK    down 00004_revocation.sql"}, "session,users", oldTriggers},
 		{"down", []string{"OK    down 00003_notify.sql"}, "session,users", ""},
-		{"status", []string{"pending                   00003_notify.sql", "pending                   00004_revocation.sql", "pending                   00005_logins.sql", "pending                   00006_users_name_lower.sql", "pending                   00007_notify_not_on_refresh.sql"}, "session,users", ""},
-		{"up", []string{"OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00005_logins.sql", "OK    up 00006_users_name_lower.sql", "OK    up 00007_notify_not_on_refresh.sql"}, "session,session_login,session_revocation,users", allTriggers},
+		{"status", []string{"pending                   00003_notify.sql", "pending                   00004_revocation.sql", "pending                   00005_logins.sql", "pending                   00006_users_name_lower.sql", "pending                   00007_notify_not_on_refresh.sql", "pending                   00008_session_forward.sql"}, "session,users", ""},
+		{"up", []string{"OK    up 00003_notify.sql", "OK    up 00004_revocation.sql", "OK    up 00005_logins.sql", "OK    up 00006_users_name_lower.sql", "OK    up 00007_notify_not_on_refresh.sql", "OK    up 00008_session_forward.sql"}, "session,session_forward,session_login,session_revocation,users", allTriggers},
 	}
 	for _, s := range steps {
 		var out strings.Builder

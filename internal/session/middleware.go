@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -134,8 +135,9 @@ type state struct {
 	loadErr      error
 	loaded       bool
 	loadedExpiry int64
-	expired      bool // the request brought a session past its expiry
-	saveGaveUp   bool // SaveNow failed and the handler answers for itself
+	loadedLogin  string // the ProtectedKeys' values as loaded
+	expired      bool   // the request brought a session past its expiry
+	saveGaveUp   bool   // SaveNow failed and the handler answers for itself
 	env          string
 	envTaken     bool
 	// headerTrusted: AllowProtectedHeader was called for this request.
@@ -247,7 +249,25 @@ func (st *state) load() (*Session, error) {
 		s.MaxAge = st.cfg.MaxAge
 	}
 	st.loadedExpiry = s.Expiry
+	st.loadedLogin = login(s, st.cfg.ProtectedKeys)
 	return s, nil
+}
+
+// login is the values of keys in s, in order, length-prefixed ("-" for
+// an absent key): what LoginKept compares.
+func login(s *Session, keys []string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		v, ok := s.Get(k)
+		if !ok {
+			b.WriteString("-")
+			continue
+		}
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	return b.String()
 }
 
 // decode turns the stored form into the table; anything that does not
@@ -335,6 +355,7 @@ func (st *state) save(h http.Header, status int) error {
 			return nil
 		}
 	}
+	s.LoginKept = login(s, cfg.ProtectedKeys) == st.loadedLogin
 	if err := cfg.Store.Save(st.r, h, s, encoded); err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			st.observe("save", "unavailable")

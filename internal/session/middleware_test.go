@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -329,3 +330,51 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+// keptStore is a cookie store that records the LoginKept each save saw.
+type keptStore struct {
+	session.Store
+	kept *[]bool
+}
+
+func (k keptStore) Save(r *http.Request, h http.Header, s *session.Session, encoded string) error {
+	*k.kept = append(*k.kept, s.LoginKept)
+	return k.Store.Save(r, h, s, encoded)
+}
+
+// TestLoginKept: a store is told whether a change kept the login (the
+// protected keys hold what they held at load), so that only such a change
+// may be reachable under the old id.
+func TestLoginKept(t *testing.T) {
+	t.Parallel()
+	const login = "site-user=alice&site-pw=secret"
+	for _, tt := range []struct {
+		name, cookie, put string
+		want              bool
+	}{
+		{"another key changed", login + "&n=1", "n:2", true},
+		{"password changed", login, "site-pw:other", false},
+		{"logged in", "n=1", "site-user:alice", false},
+		{"no login before or after", "n=1", "n:2", true},
+		{"same value written again", login, "site-user:alice", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cs, err := cookie.NewStore(cookie.Options{Name: "session", Attrs: "path=/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kept []bool
+			mw, err := session.Middleware(session.Config{Store: keptStore{cs, &kept}, ProtectedKeys: []string{"site-user", "site-pw"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest("GET", "/?put="+url.QueryEscape(tt.put), nil)
+			req.Header.Set("Cookie", "session="+tt.cookie)
+			mw(echo(t)).ServeHTTP(httptest.NewRecorder(), req)
+			if len(kept) != 1 || kept[0] != tt.want {
+				t.Fatalf("saves saw LoginKept %v, want one with %v", kept, tt.want)
+			}
+		})
+	}
+}

@@ -16,6 +16,14 @@ type Session struct {
 	// ID is the store's key for this session (the DBD store's session id);
 	// empty for cookie sessions and for sessions not yet stored.
 	ID string
+	// LoginKept is set by the middleware before a store saves the session:
+	// the keys Config.ProtectedKeys names (every realm's login) hold what
+	// they held when the session was loaded. A change that keeps the login
+	// may let a request still carrying the old id find the new session for
+	// a moment (the database store's forwarding); a change of login must
+	// not, or an id planted before a login would reach the logged-in
+	// session (session fixation).
+	LoginKept bool
 
 	dirty bool
 }

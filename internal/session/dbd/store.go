@@ -2,6 +2,7 @@ package dbd
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,31 @@ const (
 	DefaultInsert  = "insert into session (value, expiry, key) values ($1, $2, $3)"
 	DefaultDelete  = "delete from session where key = $1"
 	DefaultCleanup = "delete from session where expiry != 0 and expiry < $1"
+)
+
+// ForwardFor is how long a request with the old id of a renamed session
+// still finds the new one (migrations/00008): long enough for the requests
+// a browser already had on their way, short enough that a copied old id is
+// worth nothing soon after.
+const ForwardFor = 10 * time.Second
+
+// The forwarding statements, used with the manual's statements when the
+// session_forward table exists. forwardUpdate renames the row as the
+// manual's update does and records where it went, in one statement; it
+// affects one row when the session row existed. forwardSelect follows
+// the records from the old key, a few renames deep, to a live row.
+const (
+	forwardUpdate = `with moved as (update session set value = $1, expiry = $2, key = $3 where key = $4 returning key)
+insert into session_forward (old_key, new_key, until) select $4, key, $5 from moved
+on conflict (old_key) do update set new_key = excluded.new_key, until = excluded.until`
+	forwardSelect = `with recursive chain (key, depth) as (
+    select new_key, 1 from session_forward where old_key = $1 and until > $2
+    union all
+    select f.new_key, c.depth + 1 from session_forward f join chain c on f.old_key = c.key where f.until > $2 and c.depth < 5
+)
+select s.key, s.value from chain c join session s on s.key = c.key where s.expiry = 0 or s.expiry > $2
+order by c.depth desc limit 1`
+	forwardCleanup = "delete from session_forward where until < $1"
 )
 
 // DefaultQueryTimeout bounds each statement when Options.QueryTimeout is 0.
@@ -98,6 +124,12 @@ type Store struct {
 	// sel, so an entry is not served past its row's expiry.
 	cache *rowcache.Cache
 	fill  *stmt
+	// forward is set by Prepare when the statements are the manual's and
+	// the session_forward table exists: a rename that keeps the login
+	// records where the row went (fwdUpd), and a missing row is looked
+	// for there (fwdSel).
+	forward                  bool
+	fwdUpd, fwdSel, fwdClean *stmt
 }
 
 // fillSelect is DefaultSelect also returning the expiry.
@@ -158,9 +190,15 @@ func New(opts Options) (*Store, error) {
 	}
 	// The cache assumes the manual's statements: it stores what the insert
 	// and update wrote and serves it as the select would.
-	if opts.Cache != nil && st.sel.query == DefaultSelect && st.ins.query == DefaultInsert && st.upd.query == DefaultUpdate {
+	manuals := st.sel.query == DefaultSelect && st.ins.query == DefaultInsert && st.upd.query == DefaultUpdate
+	if opts.Cache != nil && manuals {
 		st.cache = opts.Cache
 		st.fill = &stmt{label: "select", query: fillSelect, nargs: 2}
+	}
+	if manuals && !st.perUser {
+		st.fwdUpd = &stmt{label: "forward update", query: forwardUpdate, nargs: 5}
+		st.fwdSel = &stmt{label: "forward select", query: forwardSelect, nargs: 2}
+		st.fwdClean = &stmt{label: "forward cleanup", query: forwardCleanup, nargs: 1}
 	}
 	return st, nil
 }
@@ -185,6 +223,23 @@ func (st *Store) Prepare(ctx context.Context) error {
 			return &StatementError{Statement: s.label, Err: err}
 		}
 	}
+	if st.fwdUpd == nil || st.forward {
+		return nil
+	}
+	// Without migration 00008 renamed sessions are simply not forwarded.
+	var exists bool
+	if err := st.opts.DB.GetContext(ctx, &exists, `select to_regclass('session_forward') is not null`); err != nil {
+		return &StatementError{Statement: "forward", Err: unavailable("check session_forward", err)}
+	}
+	if !exists {
+		return nil
+	}
+	for _, s := range []*stmt{st.fwdUpd, st.fwdSel, st.fwdClean} {
+		if _, err := s.prepared(ctx, st.opts.DB); err != nil {
+			return &StatementError{Statement: s.label, Err: err}
+		}
+	}
+	st.forward = true
 	return nil
 }
 
@@ -206,6 +261,9 @@ func (st *Store) stmts() []*stmt {
 	all := []*stmt{st.sel, st.upd, st.ins, st.del, st.clean}
 	if st.fill != nil {
 		all = append(all, st.fill)
+	}
+	if st.forward {
+		all = append(all, st.fwdUpd, st.fwdSel, st.fwdClean)
 	}
 	return all
 }
@@ -314,11 +372,46 @@ func (st *Store) Load(r *http.Request) (session.Stored, bool, error) {
 	if err != nil {
 		return session.Stored{}, false, err
 	}
+	if !found && st.forward {
+		stored, found, err := st.forwarded(r.Context(), key)
+		if err != nil || found {
+			return stored, found, err
+		}
+	}
 	if !found {
 		// Still no session, but the user can be told it expired.
 		return session.Stored{Expired: !st.perUser && st.expiredRow(r.Context(), key)}, false, nil
 	}
 	return session.Stored{ID: key, Encoded: encoded}, true, nil
+}
+
+// forwarded reads the row a renamed session went to, if the rename kept
+// the login and happened less than ForwardFor ago.
+func (st *Store) forwarded(ctx context.Context, oldKey string) (session.Stored, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, st.opts.QueryTimeout)
+	defer cancel()
+	p, err := st.fwdSel.prepared(ctx, st.opts.DB)
+	if err != nil {
+		return session.Stored{}, false, err
+	}
+	start := time.Now()
+	var row struct {
+		Key   string  `db:"key"`
+		Value *string `db:"value"` // a NULL value reads as an empty session
+	}
+	err = p.GetContext(ctx, &row, oldKey, st.nowMicros())
+	st.observeQuery(st.fwdSel.label, start)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return session.Stored{}, false, nil
+	case err != nil:
+		return session.Stored{}, false, unavailable("forward select", err)
+	}
+	stored := session.Stored{ID: row.Key}
+	if row.Value != nil {
+		stored.Encoded = *row.Value
+	}
+	return stored, true, nil
 }
 
 // expiredRow reports whether row key is there though the live select
@@ -427,7 +520,7 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 	if s.Dirty() || oldKey == "" {
 		newKey = newID()
 	}
-	key, err := st.write(ctx, encoded, s.Expiry, newKey, oldKey)
+	key, err := st.write(ctx, encoded, s.Expiry, newKey, oldKey, s.LoginKept)
 	if errors.Is(err, errGone) {
 		// No cookie either: the browser keeps the id a concurrent request
 		// gave it, or the removal its logout sent.
@@ -441,7 +534,7 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 		}
 		// Someone holds newKey (a collision of random ids, or the row of an
 		// unchanged session re-created meanwhile): once more with a fresh id.
-		if key, err = st.write(ctx, encoded, s.Expiry, newID(), oldKey); err != nil {
+		if key, err = st.write(ctx, encoded, s.Expiry, newID(), oldKey, s.LoginKept); err != nil {
 			var dup *dupKeyError
 			if errors.As(err, &dup) {
 				return unavailable("insert", err)
@@ -466,10 +559,15 @@ func (st *Store) Save(r *http.Request, h http.Header, s *session.Session, encode
 // of this client finds it without a query). A refresh under the same key
 // is not notified (migration 00007): the other servers' copies stay right
 // until the expiry they read, and this server's copy takes the new one.
-func (st *Store) write(ctx context.Context, encoded string, expiry int64, newKey, oldKey string) (string, error) {
+// A rename that keeps the login is recorded for forwarding.
+func (st *Store) write(ctx context.Context, encoded string, expiry int64, newKey, oldKey string, loginKept bool) (string, error) {
 	tok := st.cache.Begin()
 	if oldKey != "" {
-		n, err := st.exec(ctx, st.upd, encoded, expiry, newKey, oldKey)
+		upd := st.upd
+		if st.forward && loginKept && newKey != oldKey {
+			upd = st.fwdUpd
+		}
+		n, err := st.exec(ctx, upd, encoded, expiry, newKey, oldKey, st.opts.Now().Add(ForwardFor).UnixMicro())
 		if err != nil || n == 0 || newKey != oldKey {
 			st.cache.Invalidate(oldKey)
 		}
@@ -547,8 +645,14 @@ func (st *Store) setCookies(r *http.Request, h http.Header, key string, maxAge i
 }
 
 // Cleanup deletes the rows that expired before now (the manual's
-// cleansession statement, which httpd never runs) and returns how many.
+// cleansession statement, which httpd never runs) and returns how many;
+// forwarding records past their time go too.
 func (st *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
+	if st.forward {
+		if _, err := st.exec(ctx, st.fwdClean, now.UnixMicro()); err != nil {
+			return 0, err
+		}
+	}
 	return st.exec(ctx, st.clean, now.UnixMicro())
 }
 
