@@ -459,8 +459,8 @@ func TestDatabaseCommands(t *testing.T) {
 	}
 }
 
-// TestFailedLoginKeepsName: every way a login can fail, at the login
-// handler and inline at a protected page, answers the login form again
+// TestFailedLoginKeepsName: every way a login can fail, at the site's
+// login handler, at another one and inline at a protected page, answers the login form again
 // with the typed user name, a message tied to the field at fault and
 // never the password, instead of a blank form (issue 16).
 func TestFailedLoginKeepsName(t *testing.T) {
@@ -469,8 +469,14 @@ func TestFailedLoginKeepsName(t *testing.T) {
 	store, err := users.OpenFile(filepath.Join(root, "data", "users.htpasswd"), users.Options{Cost: users.MinCost})
 	mustOK(t, err)
 	mustOK(t, store.Add(context.Background(), "alice", "wonderland"))
+	// A second login handler beside the site's, as in Apache's manual.
+	conf, err := os.ReadFile(filepath.Join(root, "configs", "default.conf"))
+	mustOK(t, err)
+	conf = append(conf, "<Location /dologin.html>\nSetHandler form-login-handler\nAuthType form\nAuthName site\nAuthFormProvider file\nAuthUserFile data/users.htpasswd\n</Location>\n"...)
+	mustOK(t, os.WriteFile(filepath.Join(root, "configs", "dologin.conf"), conf, 0o600))
 	sites := map[string]string{
 		"/login":                startFile(t, filepath.Join(root, "configs", "default.conf"), nil),
+		"/dologin.html":         startFile(t, filepath.Join(root, "configs", "dologin.conf"), nil),
 		"/cgi-bin/session-demo": startFile(t, filepath.Join(root, "configs", "inline.conf"), nil),
 	}
 	for _, tc := range []struct {

@@ -175,7 +175,7 @@ func (a *authBuilder) options(set *config.Settings, content http.Handler) (authf
 		}
 	}
 	if set.Handler == "form-login-handler" && a.deps.Site != nil {
-		opts.RefusalPage = refusalPage(set.Location, content)
+		opts.RefusalPage = refusalPage(SiteLoginPath, content)
 	}
 	return opts, nil
 }
@@ -223,9 +223,11 @@ func errorDocument(path string, content http.Handler) http.Handler {
 	})
 }
 
-// refusalPage renders a refused login with the page that lives at the
-// login handler's URL (the site's login form), as a GET: the page learns
-// the typed user name and the destination from authform.RefusalOf.
+// refusalPage renders a refused login with the site's login form at path,
+// as a GET, whichever login handler refused it (one may stand beside the
+// site's, at /dologin.html say, whose URL the site has no page for): the
+// page learns the typed user name and the destination from
+// authform.RefusalOf.
 func refusalPage(path string, content http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
