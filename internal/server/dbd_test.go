@@ -149,25 +149,6 @@ SessionDBDCookieName s path=/
 	}
 }
 
-// takeDown makes db's database refuse new connections and ends the pool's,
-// as a database that goes away does.
-func takeDown(t *testing.T, db *sqlx.DB) {
-	t.Helper()
-	var name string
-	if err := db.Get(&name, "SELECT current_database()"); err != nil {
-		t.Fatal(err)
-	}
-	admin := pgtest.Open(t) // another database of the same cluster
-	for _, q := range []string{
-		`ALTER DATABASE "` + name + `" ALLOW_CONNECTIONS false`,
-		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`,
-	} {
-		if _, err := admin.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestOutageShowsTheSitePageOnce: when the session database goes away, the
 // answer is the site's templated 503 page (not a bare page from the
 // session package) and the outage is one log line, not one per layer.
@@ -192,7 +173,7 @@ func TestOutageShowsTheSitePageOnce(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 
-	takeDown(t, db)
+	pgtest.TakeDown(t, db)
 	// An id cookie makes the store look the session up before the handler
 	// (SessionDBDCookieRemove), and at /private authentication needs it.
 	for _, path := range []string{"/", "/private/"} {

@@ -189,7 +189,7 @@ func TestHealthReportsDependencies(t *testing.T) {
 		if res := do(t, "GET", base+"/healthz", nil); res.status != 200 {
 			t.Fatalf("healthy: %d %q", res.status, res.body)
 		}
-		takeDown(t, db)
+		pgtest.TakeDown(t, db)
 		res := do(t, "GET", base+"/healthz", nil)
 		if res.status != 503 || !strings.Contains(res.body, "database: unreachable") || !strings.Contains(res.body, "user store (dbd): failing") {
 			t.Fatalf("database down: %d %q", res.status, res.body)
