@@ -178,3 +178,16 @@ func TestBusyIsOneAnswer(t *testing.T) {
 		t.Errorf("want one log line from the server's failure renderer, got %q", got)
 	}
 }
+
+// TestRequireIPRefusalIsTheSitePage: an address that Require ip refuses
+// gets the server's 403 page, in the site's look when there is a site,
+// like every other refusal (it used to be a bare "Forbidden").
+func TestRequireIPRefusalIsTheSitePage(t *testing.T) {
+	t.Parallel()
+	conf := siteConf + "<Location /inside>\n    Require ip 192.0.2.1\n</Location>\n"
+	base, _, _ := siteServer(t, conf, "correct horse battery staple")
+	res := do(t, "GET", base+"/inside", nil)
+	if res.status != http.StatusForbidden || !strings.Contains(res.body, `href="/static/site.css"`) || !strings.Contains(res.body, "Request refused") {
+		t.Errorf("GET /inside from 127.0.0.1: %d %.300q, want the site's 403 page", res.status, res.body)
+	}
+}

@@ -145,7 +145,8 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 func (s *Server) build(ctx context.Context, deps Deps) error {
 	cfg := s.cfg
 	b := &builder{cfg: cfg, deps: deps, ciphers: map[string]*sessioncrypto.Codec{},
-		auth: &authBuilder{deps: deps, users: s.users, fail: s.fail, throttles: map[config.Throttle]*authform.Throttle{}, logins: map[[2]time.Duration]*authform.Logins{}}}
+		refused: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.page(w, r, http.StatusForbidden, nil) }),
+		auth:    &authBuilder{deps: deps, users: s.users, fail: s.fail, throttles: map[config.Throttle]*authform.Throttle{}, logins: map[[2]time.Duration]*authform.Logins{}}}
 	defer func() { s.dbdStores = b.dbdStores }()
 	plans := make([]*plan, 0, len(cfg.AllSettings()))
 	for _, set := range cfg.AllSettings() {
@@ -300,6 +301,9 @@ type builder struct {
 	// DBDPrepareSQL, whose table the built-in cleanup cannot know.
 	ownStatements bool
 	auth          *authBuilder
+	// refused answers a client address that Require ip refuses, with the
+	// server's failure page.
+	refused http.Handler
 }
 
 // chain is session -> authentication -> handler, as httpd runs its hooks.
@@ -326,7 +330,7 @@ func (b *builder) chain(ctx context.Context, p *plan, content http.Handler) (htt
 		h = mw(h)
 	}
 	if ips := p.set.Auth.Require.IP; len(ips) > 0 {
-		h = authzhost.Handler(ips, nil, h)
+		h = authzhost.Handler(ips, b.refused, h)
 	}
 	// The slot outside the session middleware lets a per-user store see,
 	// when it saves, the user authentication found inside.
