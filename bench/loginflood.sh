@@ -28,9 +28,21 @@ SessionCryptoPassphrase flood-measurement-passphrase
     AuthFormThrottle Off
     AuthFormLoginRequiredLocation /login?failed=1
 </Location>
+# The site's logout button posts here (checked at start-up).
+<Location /logout>
+    SetHandler form-logout-handler
+    AuthType form
+    AuthName site
+</Location>
 CONF
 echo 'correct horse battery' | "$TMP/web" -config "$TMP/flood.conf" user add alice >/dev/null
 "$TMP/web" -config "$TMP/flood.conf" serve 2>"$TMP/log" &
 PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+up=
+for _ in $(seq 300); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && up=1 && break; sleep 0.1; done
+if [ -z "$up" ]; then
+	echo "the server did not start:" >&2
+	cat "$TMP/log" >&2
+	exit 1
+fi
 go run ./bench/loginflood -url "http://127.0.0.1:$PORT" -n "$N" -d "$DUR"

@@ -21,8 +21,11 @@ type HashLimiterOptions struct {
 	// Slots is how many bcrypt computations run at once: 0 means
 	// runtime.GOMAXPROCS(0), one per core the process may use.
 	Slots int
-	// Queue is how many more may wait for a slot: 0 means 4 × Slots,
-	// negative means none.
+	// Queue is how many more may wait for a slot: 0 means 32 × Slots,
+	// negative means none. A waiting check costs no CPU, while one refused
+	// at once comes straight back (a browser retrying, a script looping)
+	// and its refusal costs a request's work: a short queue spends the
+	// cores on refusals instead of on the logins that can be served.
 	Queue int
 	// Wait is the longest a computation waits in the queue: 0 means one
 	// second.
@@ -47,7 +50,7 @@ func NewHashLimiter(o HashLimiterOptions) *HashLimiter {
 		o.Slots = runtime.GOMAXPROCS(0)
 	}
 	if o.Queue == 0 {
-		o.Queue = 4 * o.Slots
+		o.Queue = 32 * o.Slots
 	}
 	if o.Wait <= 0 {
 		o.Wait = time.Second

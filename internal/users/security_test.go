@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -216,6 +218,40 @@ func TestHashLimiter(t *testing.T) {
 	defer hold()
 	if _, err := none.Acquire(ctx); !errors.Is(err, ErrBusy) {
 		t.Fatalf("acquire without a queue = %v, want ErrBusy", err)
+	}
+}
+
+// TestHashLimiterDefaultQueue: by default 32 checks per slot may wait
+// (they cost no CPU while they do) before one is refused at once; refusals
+// are what a flood of logins would otherwise spend the cores on.
+func TestHashLimiterDefaultQueue(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := NewHashLimiter(HashLimiterOptions{Slots: 1, Wait: time.Hour})
+	hold, err := l.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold()
+	waiting := make(chan error)
+	for range 32 {
+		go func() { _, err := l.Acquire(ctx); waiting <- err }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(l.queue) < 32 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 32 checks found a queue place", len(l.queue))
+		}
+		runtime.Gosched()
+	}
+	if _, err := l.Acquire(ctx); !errors.Is(err, ErrBusy) {
+		t.Fatalf("the 34th check: %v, want ErrBusy at once", err)
+	}
+	cancel()
+	for range 32 {
+		if err := <-waiting; !errors.Is(err, context.Canceled) {
+			t.Fatalf("waiting check: %v, want context.Canceled", err)
+		}
 	}
 }
 
