@@ -149,7 +149,9 @@ $SESSION_LOCATIONS
     AuthFormBcryptCost 10
     Require valid-user
 </Location>
-<Location /dologin>
+# The reference site's login form and logout button post to /login and
+# /logout (checked at start-up); no row loads them.
+<Location /login>
     Session On
     SessionCookieName session path=/
     SessionCryptoPassphrase $SECRET
@@ -164,18 +166,6 @@ $SESSION_LOCATIONS
 <Location /dblogin>
     AuthFormBcryptCost 10
     AuthFormThrottle Off
-</Location>
-# The reference site's login form and logout button post here (checked at
-# start-up); not loaded by any row.
-<Location /login>
-    Session On
-    SessionCookieName session path=/
-    SessionCryptoPassphrase $SECRET
-    SetHandler form-login-handler
-    AuthType form
-    AuthName private
-    AuthFormProvider file
-    AuthUserFile $work/users
 </Location>
 <Location /logout>
     Session On
