@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"io/fs"
 	"net/http"
@@ -128,21 +127,36 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 // a DATABASE_URL is replaced by a throwaway test database.
 func startDocumented(t *testing.T, bin, root string, d documented) string {
 	t.Helper()
-	cmd := exec.Command(bin, append(append([]string{}, d.args...), "-listen", "127.0.0.1:0")...)
-	cmd.Dir = root
-	cmd.Env = documentedEnv(t, d)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	args := append(append([]string{}, d.args...), "-listen", "127.0.0.1:0")
+	return startWeb(t, bin, root, documentedEnv(t, d), args...).base
+}
+
+// webProcess is the built web binary serving in a copy of the repository.
+type webProcess struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	base   string
+}
+
+// startWeb runs bin with args in root, with env (nil: this process's), and
+// waits for its listening line. The process is stopped, and must exit
+// cleanly, when the test ends.
+func startWeb(t *testing.T, bin, root string, env []string, args ...string) *webProcess {
+	t.Helper()
+	p := &webProcess{t: t, cmd: exec.Command(bin, args...), stderr: &lockedBuffer{}}
+	p.cmd.Dir = root
+	p.cmd.Env = env
+	p.cmd.Stderr = p.stderr
+	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{}) // closed once the process is gone
-	var waitErr error
 	lines := make(chan string, 1)
+	exited := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -151,32 +165,33 @@ func startDocumented(t *testing.T, bin, root string, d documented) string {
 			default:
 			}
 		}
-		waitErr = cmd.Wait()
-		close(exited)
+		exited <- p.cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		stopProcess(cmd)
+		stopProcess(p.cmd)
 		select {
-		case <-exited:
+		case err := <-exited:
+			if err != nil && runtime.GOOS != "windows" { // stopProcess kills it there
+				t.Errorf("web %v stopped with %v\n%s", args, err, p.stderr)
+			}
 		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Errorf("%s: did not stop within 15s of an interrupt", d.line)
+			p.cmd.Process.Kill()
+			t.Errorf("web %v did not stop within 15s of an interrupt", args)
 		}
 	})
 	select {
 	case line := <-lines:
 		m := listening.FindStringSubmatch(line)
 		if m == nil {
-			t.Fatalf("%s: first line %q does not say where it listens", d.line, line)
+			t.Fatalf("web %v: first line %q does not say where it listens", args, line)
 		}
-		return m[1]
-	case <-exited:
-		t.Fatalf("%s: exited before serving: %v\n%s", d.line, waitErr, stderr.String())
+		p.base = m[1]
+	case err := <-exited:
+		t.Fatalf("web %v exited before serving: %v\n%s", args, err, p.stderr)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("%s: not serving within 60s\n%s", d.line, stderr.String())
+		t.Fatalf("web %v not serving within 60s\n%s", args, p.stderr)
 	}
-	return ""
+	return p
 }
 
 func documentedEnv(t *testing.T, d documented) []string {

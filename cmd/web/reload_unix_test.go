@@ -3,14 +3,12 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,66 +18,6 @@ import (
 	"testing"
 	"time"
 )
-
-// webProcess is the built web binary serving in a copy of the repository.
-type webProcess struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	base   string
-}
-
-// startWeb runs bin with args in root and waits for its listening line.
-func startWeb(t *testing.T, bin, root string, args ...string) *webProcess {
-	t.Helper()
-	p := &webProcess{t: t, cmd: exec.Command(bin, args...), stderr: &lockedBuffer{}}
-	p.cmd.Dir = root
-	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1)
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		exited <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("web stopped with %v\n%s", err, p.stderr)
-			}
-		case <-time.After(15 * time.Second):
-			p.cmd.Process.Kill()
-			t.Errorf("web did not stop within 15s of an interrupt")
-		}
-	})
-	select {
-	case line := <-lines:
-		m := listening.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("first line %q does not say where web listens", line)
-		}
-		p.base = m[1]
-	case err := <-exited:
-		t.Fatalf("web exited before serving: %v\n%s", err, p.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("web not serving within 60s\n%s", p.stderr)
-	}
-	return p
-}
 
 // hangUp sends SIGHUP and waits until the log says the reload is done:
 // the want-th "configuration reloaded", or, when refused is set, one
@@ -232,7 +170,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, "logs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := startWeb(t, bin, root, "-config", "configs/default.conf", "-listen", "127.0.0.1:0")
+	p := startWeb(t, bin, root, nil, "-config", "configs/default.conf", "-listen", "127.0.0.1:0")
 
 	erin := newVisitor(t, p.base)
 	res, _ := erin.post("/register", url.Values{"username": {"erin"}, "password": {"correct horse"}, "confirm": {"correct horse"}})
