@@ -268,13 +268,17 @@ SQL
 
 "$work/web" -config "$work/websession.conf" serve > "$work/web.log" 2>&1 &
 pids+=($!)
-# The same configuration with a combined access log, for what the log
-# costs (metrics are always counted, in both).
+# The same configuration with a combined access log, and with metrics
+# (counted only where a location serves them), for what each costs.
 WS_LOG_PORT=28090
+WS_METRICS_PORT=28091
 { sed "s/^Listen .*/Listen 127.0.0.1:$WS_LOG_PORT/" "$work/websession.conf"; echo "CustomLog $work/access.log combined"; } > "$work/websession-log.conf"
-mkdir -p "$work/logdata"
-(cd "$work/logdata" && exec "$work/web" -config "$work/websession-log.conf" serve) > "$work/web-log.log" 2>&1 &
-pids+=($!)
+{ sed "s/^Listen .*/Listen 127.0.0.1:$WS_METRICS_PORT/" "$work/websession.conf"; printf '<Location /metrics>\n    SetHandler metrics\n</Location>\n'; } > "$work/websession-metrics.conf"
+for v in log metrics; do
+	mkdir -p "$work/$v-data"
+	(cd "$work/$v-data" && exec "$work/web" -config "$work/websession-$v.conf" serve) > "$work/web-$v.log" 2>&1 &
+	pids+=($!)
+done
 peer_modes=(ceiling gorilla-signed gorilla-encrypted scs-pg scs-pg-idle letsgo)
 declare -A PEER
 for i in "${!peer_modes[@]}"; do
@@ -284,7 +288,7 @@ for i in "${!peer_modes[@]}"; do
 done
 /usr/sbin/apache2 -f "$work/apache/httpd.conf" -DFOREGROUND &
 pids+=($!)
-for port in $WS_PORT $WS_LOG_PORT $AP_PORT "${PEER[@]}"; do
+for port in $WS_PORT $WS_LOG_PORT $WS_METRICS_PORT $AP_PORT "${PEER[@]}"; do
 	up=
 	for _ in $(seq 300); do
 		curl -s -o /dev/null "http://127.0.0.1:$port/none/hello.txt" && up=1 && break
@@ -356,7 +360,7 @@ seed() {
 # Every server warm before the first row: just started, websession's
 # background work (migrations checked, caches filled, the record of ended
 # logins read) and the runtime's first collections would land on row 1.
-for port in $WS_PORT $WS_LOG_PORT $AP_PORT "${PEER[@]}"; do
+for port in $WS_PORT $WS_LOG_PORT $WS_METRICS_PORT $AP_PORT "${PEER[@]}"; do
 	wrk -t$THREADS -c$CONNS -d2s "http://127.0.0.1:$port/none/hello.txt" >/dev/null 2>&1 || true
 done
 
@@ -457,12 +461,13 @@ echo
 echo "| encrypted cookie page (row 3), websession | req/s | p99 |"
 echo "|---|---:|---:|"
 for k in 1 2; do
-	for v in plain log; do
-		port=$WS_PORT
-		[ $v = log ] && port=$WS_LOG_PORT
+	for v in plain metrics log; do
+		case $v in
+		plain) port=$WS_PORT label="as in the table (no metrics, no access log)" ;;
+		metrics) port=$WS_METRICS_PORT label="with a SetHandler metrics location" ;;
+		log) port=$WS_LOG_PORT label="with CustomLog combined" ;;
+		esac
 		read -r rps _ p99 _ < <(load $port /crypto/hello.txt -H "Cookie: session=$CRYPTO")
-		label="as in the table (metrics, no access log)"
-		[ $v = log ] && label="with CustomLog combined"
 		echo "| $label, run $k | $rps | $p99 |"
 	done
 done

@@ -41,7 +41,7 @@ type generation struct {
 // build reads the configuration, passphrase files and certificate and
 // opens the database, user stores, logs and handlers. Anything wrong is
 // an error and nothing stays open.
-func build(ctx context.Context, opts options, m *metrics.Metrics) (_ *generation, err error) {
+func build(ctx context.Context, opts options, ms *metricsSource) (_ *generation, err error) {
 	a, err := open(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -96,6 +96,7 @@ func build(ctx context.Context, opts options, m *metrics.Metrics) (_ *generation
 	if table != nil {
 		g.loop.Go(func() { table.Run(loopCtx, time.Minute, time.Now) })
 	}
+	m := ms.forConfig(cfg)
 	g.srv, err = server.New(ctx, cfg, server.Deps{Logger: a.logger, DB: a.db, Site: newSite, Cache: a.cache, Record: record, LoginTable: table, Metrics: m})
 	if err != nil {
 		return nil, err
@@ -107,7 +108,9 @@ func build(ctx context.Context, opts options, m *metrics.Metrics) (_ *generation
 		ServerName: serverName(cfg),
 		WriteError: func(path string, err error) { a.logger.Error("access log not written", "file", path, "err", err) },
 	}, h)
-	h = m.Requests(h)
+	if m != nil {
+		h = m.Requests(h)
+	}
 	g.handler = remoteip.Handler(&cfg.RemoteIP, h)
 
 	g.loop.Go(func() { g.srv.Maintain(loopCtx) })
@@ -177,12 +180,32 @@ func retire(g *generation) {
 	g.close()
 }
 
+// metricsSource gives every generation of a process the same counters,
+// made when a configuration first serves them (SetHandler metrics): a
+// server nobody can scrape does not pay for counting. Used by one
+// goroutine at a time (start-up, then the reload loop).
+type metricsSource struct{ m *metrics.Metrics }
+
+// forConfig returns the process's counters, nil while no configuration
+// has had a metrics location.
+func (s *metricsSource) forConfig(cfg *config.Config) *metrics.Metrics {
+	if s.m == nil {
+		for _, set := range cfg.AllSettings() {
+			if set.Handler == "metrics" {
+				s.m = metrics.New()
+				break
+			}
+		}
+	}
+	return s.m
+}
+
 // serve runs the server until ctx ends; SIGHUP (on Unix) reloads it.
 // ready, when not nil, is told the first address once every listener
 // accepts connections (tests use it).
 func serve(ctx context.Context, opts options, ready func(addr string)) error {
-	m := metrics.New()
-	g, err := build(ctx, opts, m)
+	ms := &metricsSource{}
+	g, err := build(ctx, opts, ms)
 	if err != nil {
 		return err
 	}
@@ -245,7 +268,7 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 		case <-ctx.Done():
 			running = false
 		case <-hup:
-			if old := reload(ctx, opts, m, f, cert, cfg.Listeners); old != nil {
+			if old := reload(ctx, opts, ms, f, cert, cfg.Listeners); old != nil {
 				retiring.Go(func() { retire(old) })
 			}
 		}
@@ -268,12 +291,12 @@ func serve(ctx context.Context, opts options, ready func(addr string)) error {
 // and makes it current, returning the one it replaced. A configuration that
 // does not load, or that listens elsewhere, is refused with its error in
 // the log, and the running one keeps serving: reload returns nil.
-func reload(ctx context.Context, opts options, m *metrics.Metrics, f *front, cert *ssl.Certificate, listeners []config.Listener) *generation {
+func reload(ctx context.Context, opts options, ms *metricsSource, f *front, cert *ssl.Certificate, listeners []config.Listener) *generation {
 	f.mu.RLock()
 	logger := f.cur.app.logger
 	f.mu.RUnlock()
 	logger.Info("SIGHUP: reloading the configuration")
-	g, err := build(ctx, opts, m)
+	g, err := build(ctx, opts, ms)
 	if err != nil {
 		logger.Error("reload refused; still serving the previous configuration", "err", err)
 		return nil
