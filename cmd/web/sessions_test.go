@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -240,6 +241,43 @@ func TestPlantedCredentialsAreThrottled(t *testing.T) {
 	}
 	if s := forged("twelve chars"); s != http.StatusTooManyRequests {
 		t.Fatalf("the right password after 40 guesses: %d, want 429", s)
+	}
+}
+
+// TestPlantedCredentialsAreThrottledOnOpenPages: the same forged cookies
+// against the site's home page, which shows who is logged in without
+// protecting anything, count toward the same throttle: afterwards the
+// right password is refused on the protected page too.
+func TestPlantedCredentialsAreThrottledOnOpenPages(t *testing.T) {
+	t.Parallel()
+	conf := shipped(t, "default.conf")
+	conf = strings.Replace(conf, "SessionCryptoGeneratedPassphraseFile data/passphrase\n", "", 1)
+	conf = strings.ReplaceAll(conf, "    AuthName site\n", "    AuthName site\n    AuthFormAllowPlainCookie On\n")
+	base := startServer(t, conf)
+	v := newVisitor(t, base)
+	res, _ := v.post("/register", url.Values{"username": {"erin"}, "password": {"twelve chars"}, "confirm": {"twelve chars"}})
+	expect(t, res, http.StatusSeeOther, "/private/")
+	forged := func(path, pw string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Cookie", "session=site-user=erin&site-pw="+url.QueryEscape(pw))
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for i := range 40 {
+		if s, _ := forged("/", fmt.Sprintf("guess %d", i)); s != http.StatusOK {
+			t.Fatalf("home page with forged guess %d: %d", i, s)
+		}
+	}
+	if _, body := forged("/", "twelve chars"); strings.Contains(body, "Logged in as <strong>erin</strong>") {
+		t.Error("the home page shows erin logged in after 40 guesses")
+	}
+	if s, _ := forged("/private/", "twelve chars"); s != http.StatusTooManyRequests {
+		t.Fatalf("the right password on the protected page after 40 guesses on the home page: %d, want 429", s)
 	}
 }
 
