@@ -399,9 +399,7 @@ func (c *config) verify(ctx context.Context, user, pw string) (bool, error) {
 func (c *config) attempt(w http.ResponseWriter, r *http.Request, f form, user, pw string) (granted, done bool) {
 	d, err := c.Throttle.Begin(r.Context(), r, user)
 	if err != nil {
-		c.Logger.Error("login throttle unavailable", "realm", c.AuthName, "err", err)
-		w.Header().Set("Retry-After", "5")
-		page(w, http.StatusServiceUnavailable, "Service unavailable", "Logins cannot be checked right now. Please try again in a moment.")
+		c.serverError(w, r, err)
 		return false, true
 	}
 	if d > 0 {

@@ -245,6 +245,13 @@ func (c *config) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		c.Fail(w, r, fmt.Errorf("form authentication (realm %s): %w", c.AuthName, err))
 		return
 	}
+	if errors.Is(err, ErrThrottleUnavailable) {
+		c.Logger.Error("login throttle unavailable", "realm", c.AuthName, "path", r.URL.Path, "err", err)
+		c.noStore(w)
+		w.Header().Set("Retry-After", "5")
+		page(w, http.StatusServiceUnavailable, "Service unavailable", "Logins cannot be checked right now. Please try again in a moment.")
+		return
+	}
 	if errors.Is(err, users.ErrBusy) {
 		c.Logger.Warn("password checks saturated", "realm", c.AuthName, "path", r.URL.Path)
 		c.noStore(w)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,11 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
+
+// ErrThrottleUnavailable wraps the error of a Throttle whose counters in
+// PostgreSQL cannot be reached: no password may be checked, and the
+// answer is a 503 (the integrator's Fail renders it).
+var ErrThrottleUnavailable = errors.New("login throttle unavailable")
 
 // Throttle defaults.
 const (
@@ -164,7 +170,11 @@ func (t *Throttle) Begin(ctx context.Context, r *http.Request, user string) (tim
 	if t.off {
 		return 0, nil
 	}
-	return t.counter.begin(ctx, t.keys(r, user), t.now(), t.window)
+	d, err := t.counter.begin(ctx, t.keys(r, user), t.now(), t.window)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrThrottleUnavailable, err)
+	}
+	return d, nil
 }
 
 // Succeed takes back the attempt Begin counted, whose password was right,
@@ -175,7 +185,10 @@ func (t *Throttle) Succeed(ctx context.Context, r *http.Request, user string) er
 	if t.off {
 		return nil
 	}
-	return t.counter.succeed(ctx, t.keys(r, user), t.now(), t.window)
+	if err := t.counter.succeed(ctx, t.keys(r, user), t.now(), t.window); err != nil {
+		return fmt.Errorf("%w: %w", ErrThrottleUnavailable, err)
+	}
+	return nil
 }
 
 // memCounter counts in process.

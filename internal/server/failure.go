@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/users"
 )
@@ -34,6 +35,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.page(w, r, http.StatusServiceUnavailable, err)
 	case errors.Is(err, users.ErrBusy):
 		s.logger.Warn("password checks saturated", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.page(w, r, http.StatusServiceUnavailable, err)
+	case errors.Is(err, authform.ErrThrottleUnavailable):
+		s.logger.Error("login throttle unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		s.page(w, r, http.StatusServiceUnavailable, err)
 	default:
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -6,12 +6,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/websession/websession/internal/config"
+	"github.com/websession/websession/internal/database"
 	"github.com/websession/websession/internal/metrics"
+	"github.com/websession/websession/internal/pgtest"
 	"github.com/websession/websession/internal/server"
 	"github.com/websession/websession/internal/site"
 	"github.com/websession/websession/internal/users"
@@ -189,5 +192,53 @@ func TestRequireIPRefusalIsTheSitePage(t *testing.T) {
 	res := do(t, "GET", base+"/inside", nil)
 	if res.status != http.StatusForbidden || !strings.Contains(res.body, `href="/static/site.css"`) || !strings.Contains(res.body, "Request refused") {
 		t.Errorf("GET /inside from 127.0.0.1: %d %.300q, want the site's 403 page", res.status, res.body)
+	}
+}
+
+// TestThrottleOutageIsOneAnswer: when the login throttle's counters in
+// PostgreSQL cannot be reached, no password is checked and the login is
+// answered by the server's one failure renderer: the site's 503 page
+// saying logins cannot be checked, one log line (authform answered with
+// a bare page of its own before).
+func TestThrottleOutageIsOneAnswer(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "users"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.Open(t)
+	if err := database.Migrate(t.Context(), db, "up", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("site.conf", []byte(siteConf), config.Options{ServerRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	newSite := func(d server.SiteDeps) (http.Handler, error) {
+		return site.New(site.Options{AuthName: "site", Users: d.Users, Throttle: d.Throttle, Fail: d.Fail, Logger: d.Logger})
+	}
+	srv, err := server.New(t.Context(), cfg, server.Deps{DB: db, Site: newSite, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	db.Close() // the throttle's database is gone
+
+	res, err := http.PostForm(ts.URL+"/login", url.Values{"httpd_username": {"bob"}, "httpd_password": {"a password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	body := string(b)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "5" ||
+		!strings.Contains(body, `href="/static/site.css"`) || !strings.Contains(body, "Logins cannot be checked right now") {
+		t.Errorf("login with the throttle down: %d, Retry-After %q, body %.400q; want the site's 503 page, Retry-After 5", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+	if got := logs.lines("level="); len(got) != 1 || !strings.Contains(got[0], `msg="login throttle unavailable"`) || !strings.Contains(got[0], "path=/login") {
+		t.Errorf("want one log line from the server's failure renderer, got %q", got)
 	}
 }

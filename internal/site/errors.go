@@ -5,12 +5,17 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/websession/websession/internal/authform"
 	"github.com/websession/websession/internal/session"
 	"github.com/websession/websession/internal/users"
 )
 
 // msgBusy is shown when too many passwords are being checked at once.
 const msgBusy = "The server is checking too many passwords at once. Please try again in a few seconds."
+
+// msgThrottleDown is the 503 page's text when the login throttle's counters
+// cannot be reached: no password may be checked meanwhile.
+const msgThrottleDown = "Logins cannot be checked right now. Please try again in a moment."
 
 // code is the site's small error vocabulary. Each code maps to one status
 // and one friendly page; only internal errors are logged.
@@ -82,6 +87,8 @@ func classify(err error) (code, string) {
 		return errUnavailable, problems[errUnavailable].message
 	case errors.Is(err, users.ErrBusy):
 		return errUnavailable, msgBusy
+	case errors.Is(err, authform.ErrThrottleUnavailable):
+		return errUnavailable, msgThrottleDown
 	case errors.As(err, &tooLarge):
 		return errTooLarge, problems[errTooLarge].message
 	}
@@ -138,8 +145,11 @@ func (p pages) ErrorPage(w http.ResponseWriter, r *http.Request, status int, cau
 	}
 	pr := problems[c]
 	msg := pr.message
-	if c == errUnavailable && errors.Is(cause, users.ErrBusy) {
+	switch {
+	case c == errUnavailable && errors.Is(cause, users.ErrBusy):
 		msg = msgBusy
+	case c == errUnavailable && errors.Is(cause, authform.ErrThrottleUnavailable):
+		msg = msgThrottleDown
 	}
 	p.a.render(w, r, pr.status, "error.html", &pageData{Title: pr.title, Message: msg})
 }
