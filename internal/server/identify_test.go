@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/websession/websession/internal/config"
 	"github.com/websession/websession/internal/database"
@@ -47,8 +48,8 @@ SessionCookieName session path=/
 `
 
 // siteServer serves conf with the reference site, users alice (password
-// pw) in ServerRoot/users, and metrics.
-func siteServer(t *testing.T, conf, pw string) (string, *metrics.Metrics, *logBuffer) {
+// pw) in ServerRoot/users, metrics, and db (nil: none) as its database.
+func siteServer(t *testing.T, conf, pw string, db *sqlx.DB) (string, *metrics.Metrics, *logBuffer) {
 	t.Helper()
 	root := t.TempDir()
 	st, err := users.OpenFile(filepath.Join(root, "users"), users.Options{Cost: users.MinCost})
@@ -68,7 +69,7 @@ func siteServer(t *testing.T, conf, pw string) (string, *metrics.Metrics, *logBu
 	newSite := func(d server.SiteDeps) (http.Handler, error) {
 		return site.New(site.Options{AuthName: d.Login.Auth.Name, Users: d.Users, Throttle: d.Throttle, Logins: d.Logins, Fail: d.Fail, Logger: d.Logger})
 	}
-	srv, err := server.New(t.Context(), cfg, server.Deps{Site: newSite, Metrics: m, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	srv, err := server.New(t.Context(), cfg, server.Deps{DB: db, Site: newSite, Metrics: m, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func hashes(t *testing.T, m *metrics.Metrics) uint64 {
 func TestCredentialsCheckedOncePerRequest(t *testing.T) {
 	t.Parallel()
 	const pw = "correct horse battery staple"
-	base, m, _ := siteServer(t, siteConf, pw)
+	base, m, _ := siteServer(t, siteConf, pw, nil)
 
 	before := hashes(t, m)
 	res := do(t, "GET", base+"/private/", map[string]string{"Cookie": "session=site-user=alice&site-pw=wrong+password"})
@@ -188,7 +189,7 @@ func TestBusyIsOneAnswer(t *testing.T) {
 func TestRequireIPRefusalIsTheSitePage(t *testing.T) {
 	t.Parallel()
 	conf := siteConf + "<Location /inside>\n    Require ip 192.0.2.1\n</Location>\n"
-	base, _, _ := siteServer(t, conf, "correct horse battery staple")
+	base, _, _ := siteServer(t, conf, "correct horse battery staple", nil)
 	res := do(t, "GET", base+"/inside", nil)
 	if res.status != http.StatusForbidden || !strings.Contains(res.body, `href="/static/site.css"`) || !strings.Contains(res.body, "Request refused") {
 		t.Errorf("GET /inside from 127.0.0.1: %d %.300q, want the site's 403 page", res.status, res.body)
@@ -202,32 +203,14 @@ func TestRequireIPRefusalIsTheSitePage(t *testing.T) {
 // a bare page of its own before).
 func TestThrottleOutageIsOneAnswer(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	if err := os.WriteFile(filepath.Join(root, "users"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	db := pgtest.Open(t)
 	if err := database.Migrate(t.Context(), db, "up", io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("site.conf", []byte(siteConf), config.Options{ServerRoot: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &logBuffer{}
-	newSite := func(d server.SiteDeps) (http.Handler, error) {
-		return site.New(site.Options{AuthName: "site", Users: d.Users, Throttle: d.Throttle, Fail: d.Fail, Logger: d.Logger})
-	}
-	srv, err := server.New(t.Context(), cfg, server.Deps{DB: db, Site: newSite, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	base, _, logs := siteServer(t, siteConf, "a password", db)
 	db.Close() // the throttle's database is gone
 
-	res, err := http.PostForm(ts.URL+"/login", url.Values{"httpd_username": {"bob"}, "httpd_password": {"a password"}})
+	res, err := http.PostForm(base+"/login", url.Values{"httpd_username": {"bob"}, "httpd_password": {"a password"}})
 	if err != nil {
 		t.Fatal(err)
 	}
