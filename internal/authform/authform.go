@@ -233,32 +233,36 @@ func (p *protected) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.loginRequired(w, r)
 }
 
-// checkStored checks credentials found in the session. Credentials this
+// checkStored checks credentials found in the session (storedOK),
+// answering a throttled or failed check. done means the answer has been
+// written.
+func (c *config) checkStored(w http.ResponseWriter, r *http.Request, sess *session.Session, user, pw string) (ok, done bool) {
+	ok, wait, err := c.storedOK(r, sess, user, pw)
+	return ok, c.unchecked(w, r, nil, wait, err)
+}
+
+// storedOK checks credentials found in the session. Credentials this
 // process has seen right before are checked directly (the user store
 // answers from its cache); others are counted by the throttle like a
 // login form's, so that credentials planted in a session (a forged
-// cookie, a SessionHeader) cannot guess passwords unthrottled. done means
-// the answer has been written.
-func (c *config) checkStored(w http.ResponseWriter, r *http.Request, sess *session.Session, user, pw string) (ok, done bool) {
+// cookie, a SessionHeader) cannot guess passwords unthrottled. wait and
+// err are counted's.
+func (c *config) storedOK(r *http.Request, sess *session.Session, user, pw string) (ok bool, wait time.Duration, err error) {
 	if c.siteOK(sess, user) {
-		return true, false
+		return true, 0, nil
 	}
 	if c.good.has(user, pw) {
 		ok, err := c.verify(r.Context(), user, pw)
-		if err != nil {
-			c.serverError(w, r, err)
-			return false, true
-		}
-		if !ok {
+		if err == nil && !ok {
 			c.good.remove(user, pw) // changed or deleted since
 		}
-		return ok, false
+		return ok, 0, err
 	}
-	ok, done = c.attempt(w, r, nil, user, pw)
+	ok, wait, err = c.counted(r, user, pw)
 	if ok {
 		c.good.add(user, pw)
 	}
-	return ok, done
+	return ok, wait, err
 }
 
 // inline is the inline login of spec §6.2 step 6: a POST to a protected
@@ -392,37 +396,57 @@ func (c *config) verify(ctx context.Context, user, pw string) (bool, error) {
 	return false, nil
 }
 
-// attempt checks a password under the throttle: the attempt is counted
-// before the check, and a right password takes it back. done means the
-// answer (429, 503 or 500) has been written. Failures and throttled
-// attempts are logged with the user name and client address.
+// attempt checks a password under the throttle (counted), answering a
+// throttled or failed check. done means the answer (429, 503 or 500) has
+// been written.
 func (c *config) attempt(w http.ResponseWriter, r *http.Request, f form, user, pw string) (granted, done bool) {
+	granted, wait, err := c.counted(r, user, pw)
+	return granted, c.unchecked(w, r, f, wait, err)
+}
+
+// unchecked answers a check that could not be made: err (503 or 500) or a
+// throttle's wait (429, with f shown again when there is one). It reports
+// whether it wrote an answer.
+func (c *config) unchecked(w http.ResponseWriter, r *http.Request, f form, wait time.Duration, err error) bool {
+	switch {
+	case err != nil:
+		c.serverError(w, r, err)
+		return true
+	case wait > 0:
+		c.tooMany(w, r, f, wait)
+		return true
+	}
+	return false
+}
+
+// counted checks a password under the throttle: the attempt is counted
+// before the check, and a right password takes it back. A positive wait
+// means a limit is reached and the password was not checked. Failures and
+// throttled attempts are logged with the user name and client address.
+func (c *config) counted(r *http.Request, user, pw string) (granted bool, wait time.Duration, err error) {
 	d, err := c.Throttle.Begin(r.Context(), r, user)
 	if err != nil {
-		c.serverError(w, r, err)
-		return false, true
+		return false, 0, err
 	}
 	if d > 0 {
 		c.Logger.Warn("login throttled", "realm", c.AuthName, "user", user, "client", clientAddr(r), "retry_after", d.Round(time.Second).String())
-		c.tooMany(w, r, f, d)
 		c.observeLogin("throttled")
-		return false, true
+		return false, d, nil
 	}
 	ok, err := c.verify(r.Context(), user, pw)
 	if err != nil {
-		c.serverError(w, r, err)
-		return false, true
+		return false, 0, err
 	}
 	if !ok {
 		c.Logger.Warn("login failed", "realm", c.AuthName, "user", user, "client", clientAddr(r))
 		c.observeLogin("failure")
-		return false, false
+		return false, 0, nil
 	}
 	c.observeLogin("success")
 	if err := c.Throttle.Succeed(r.Context(), r, user); err != nil {
 		c.Logger.Warn("login throttle not updated after a right password", "realm", c.AuthName, "err", err)
 	}
-	return true, false
+	return true, 0, nil
 }
 
 func (c *config) observeLogin(outcome string) {

@@ -41,36 +41,11 @@ func (c *config) identify(r *http.Request) *http.Request {
 	if user == "" || pw == "" || c.Logins.ended(sess, c.AuthName, user, c.Now()) != "" {
 		return withNobody(r)
 	}
-	if c.siteOK(sess, user) {
-		return withIdentified(r, user)
-	}
-	seen := c.good.has(user, pw)
-	if !seen {
-		// Credentials not seen right before are counted like a login
-		// form's, as in Protect: a planted session must not guess
-		// passwords through the pages outside protected locations.
-		d, err := c.Throttle.Begin(r.Context(), r, user)
-		if err != nil || d > 0 {
-			c.Logger.Warn("credentials not checked; the page shows nobody logged in", "realm", c.AuthName, "path", r.URL.Path, "throttled", d > 0, "err", err)
-			return withNobody(r)
-		}
-	}
-	ok, err := c.verify(r.Context(), user, pw)
+	// Counted like Protect's check (storedOK): a planted session must not
+	// guess passwords through the pages outside protected locations.
+	ok, _, err := c.storedOK(r, sess, user, pw)
 	if err != nil {
 		c.Logger.Warn("credentials not checked; the page shows nobody logged in", "realm", c.AuthName, "path", r.URL.Path, "err", err)
-		return withNobody(r)
-	}
-	switch {
-	case !ok && seen:
-		c.good.remove(user, pw) // changed or deleted since
-	case !ok:
-		c.Logger.Warn("login failed", "realm", c.AuthName, "user", user, "client", clientAddr(r))
-		c.observeLogin("failure")
-	case !seen:
-		if err := c.Throttle.Succeed(r.Context(), r, user); err != nil {
-			c.Logger.Warn("login throttle not updated after a right password", "realm", c.AuthName, "err", err)
-		}
-		c.good.add(user, pw)
 	}
 	if !ok {
 		return withNobody(r)
